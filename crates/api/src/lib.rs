@@ -1,0 +1,1 @@
+//! Northbound REST API compatible with OpenStack Valence: routes, request/response DTOs, error mapping and OpenAPI.

@@ -1,0 +1,1 @@
+//! Typed client of the Valence REST API, shared by the CLI and other Rust programs.
