@@ -1,1 +1,341 @@
 //! Aggregator across all registered PODMs: concurrent fan-out, inventory cache, usage figures and health checks.
+//!
+//! Every call to a PODM runs under its own deadline and through the PODM's circuit breaker, so a
+//! request over many PODMs takes about as long as the slowest healthy one. A PODM that fails is
+//! named in the result and never fails the whole request.
+
+pub mod health;
+pub mod usage;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use serde::Serialize;
+use valence_pod_manager_api::{
+    ComposedNodeSummary, PodManager, PodmError, ProbeInfo, SystemSummary,
+};
+
+pub use health::{Admission, HealthBoard, HealthPolicy, HealthStatus, HealthView, Transition};
+pub use usage::Usage;
+
+/// One PODM to ask: its uuid and name (for reports) and its live connection.
+#[derive(Clone)]
+pub struct Target {
+    pub uuid: String,
+    pub name: String,
+    pub conn: Arc<dyn PodManager>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("uuid", &self.uuid)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a PODM holds, as last read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub systems: Vec<SystemSummary>,
+    pub nodes: Vec<ComposedNodeSummary>,
+    pub usage: Usage,
+    #[serde(skip)]
+    pub fetched_at: SystemTime,
+}
+
+impl Inventory {
+    pub fn new(
+        systems: Vec<SystemSummary>,
+        nodes: Vec<ComposedNodeSummary>,
+        fetched_at: SystemTime,
+    ) -> Self {
+        let usage = Usage::of(&systems, &nodes);
+        Self {
+            systems,
+            nodes,
+            usage,
+            fetched_at,
+        }
+    }
+}
+
+/// Why a PODM is missing from an aggregated answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FailureKind {
+    Timeout,
+    Unreachable,
+    /// Not called: the breaker is open after repeated failures.
+    CircuitOpen,
+    Rejected,
+    BadResponse,
+    Unsupported,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodmFailure {
+    pub uuid: String,
+    pub name: String,
+    pub kind: FailureKind,
+    pub reason: String,
+}
+
+/// Results of the PODMs that answered, and the ones that did not.
+#[derive(Debug)]
+pub struct Fanout<T> {
+    pub ok: Vec<(Target, T)>,
+    pub failed: Vec<PodmFailure>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AggregatorConfig {
+    /// PODMs asked at the same time.
+    pub concurrency: usize,
+    /// Deadline of one PODM's part of a request (all its HTTP calls together).
+    pub call_timeout: Duration,
+    /// How long an inventory is served from cache. The background refresh runs more often so
+    /// readers rarely wait for a PODM.
+    pub cache_ttl: Duration,
+    pub health: HealthPolicy,
+}
+
+impl Default for AggregatorConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 256,
+            call_timeout: Duration::from_secs(5),
+            cache_ttl: Duration::from_secs(60),
+            health: HealthPolicy::default(),
+        }
+    }
+}
+
+/// Fan-out, cache and health board over all PODMs. Cheap to share behind an `Arc`.
+pub struct Aggregator {
+    config: AggregatorConfig,
+    inventories: moka::future::Cache<String, Arc<Inventory>>,
+    health: HealthBoard,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Aggregator {
+    pub fn new(config: AggregatorConfig) -> Self {
+        let inventories = moka::future::Cache::builder()
+            .time_to_live(config.cache_ttl)
+            .build();
+        let health = HealthBoard::new(config.health.clone());
+        Self {
+            config,
+            inventories,
+            health,
+        }
+    }
+
+    pub fn config(&self) -> &AggregatorConfig {
+        &self.config
+    }
+
+    pub fn health(&self) -> &HealthBoard {
+        &self.health
+    }
+
+    /// Inventories of all `targets`: from cache unless `refresh`, else read from the PODMs.
+    pub async fn inventories(&self, targets: &[Target], refresh: bool) -> Fanout<Arc<Inventory>> {
+        self.fan_out(targets, |target| async move {
+            self.inventory(&target, refresh)
+                .await
+                .map(|inv| (target, inv))
+        })
+        .await
+    }
+
+    /// One PODM's inventory, from cache unless `refresh`. Concurrent misses share one read.
+    pub async fn inventory(
+        &self,
+        target: &Target,
+        refresh: bool,
+    ) -> Result<Arc<Inventory>, PodmFailure> {
+        if refresh {
+            let fresh = Arc::new(self.read_inventory(target, true).await?);
+            self.inventories
+                .insert(target.uuid.clone(), fresh.clone())
+                .await;
+            return Ok(fresh);
+        }
+        self.inventories
+            .try_get_with_by_ref(&target.uuid, async {
+                self.read_inventory(target, false).await.map(Arc::new)
+            })
+            .await
+            .map_err(|shared| (*shared).clone())
+    }
+
+    /// The cached inventory, if any, without calling the PODM.
+    pub async fn cached(&self, uuid: &str) -> Option<Arc<Inventory>> {
+        self.inventories.get(uuid).await
+    }
+
+    /// Re-reads every PODM whose breaker admits a call and replaces its cached inventory;
+    /// readers keep the old one until the new one is in. For the background refresh loop.
+    pub async fn refresh_all(&self, targets: &[Target]) -> Fanout<Arc<Inventory>> {
+        self.fan_out(targets, |target| async move {
+            let inv = Arc::new(self.read_inventory(&target, false).await?);
+            self.inventories
+                .insert(target.uuid.clone(), inv.clone())
+                .await;
+            Ok((target, inv))
+        })
+        .await
+    }
+
+    /// Probes the PODMs whose check is due (breaker closed, or open with its backoff elapsed).
+    /// Status changes are queued on the health board ([`HealthBoard::drain_transitions`]).
+    pub async fn check_health(&self, targets: &[Target]) -> Fanout<ProbeInfo> {
+        let now = tokio::time::Instant::now().into_std();
+        let due: Vec<Target> = targets
+            .iter()
+            .filter(|t| self.health.probe_due(&t.uuid, now))
+            .cloned()
+            .collect();
+        self.fan_out(&due, |target| async move {
+            let probe = self
+                .guarded(&target, true, "probe", target.conn.probe())
+                .await?;
+            self.health.record_success(&target.uuid, SystemTime::now());
+            Ok((target, probe))
+        })
+        .await
+    }
+
+    /// Drops what is known of a PODM (after it is updated or deleted, or after a compose or
+    /// decompose changed its inventory).
+    pub async fn invalidate(&self, uuid: &str) {
+        self.inventories.invalidate(uuid).await;
+    }
+
+    pub async fn forget(&self, uuid: &str) {
+        self.invalidate(uuid).await;
+        self.health.forget(uuid);
+    }
+
+    async fn read_inventory(
+        &self,
+        target: &Target,
+        bypass_breaker: bool,
+    ) -> Result<Inventory, PodmFailure> {
+        let conn = &target.conn;
+        let read = async { futures::try_join!(conn.list_systems(), conn.list_nodes()) };
+        let (systems, nodes) = self
+            .guarded(target, bypass_breaker, "inventory", read)
+            .await?;
+        self.health.record_success(&target.uuid, SystemTime::now());
+        Ok(Inventory::new(systems, nodes, SystemTime::now()))
+    }
+
+    /// Runs one PODM call under the breaker and the call deadline, recording failures.
+    async fn guarded<T>(
+        &self,
+        target: &Target,
+        bypass_breaker: bool,
+        what: &str,
+        call: impl std::future::Future<Output = Result<T, PodmError>>,
+    ) -> Result<T, PodmFailure> {
+        if !bypass_breaker
+            && let Admission::Refused {
+                last_error,
+                retry_in,
+            } = self
+                .health
+                .admit(&target.uuid, tokio::time::Instant::now().into_std())
+        {
+            return Err(PodmFailure {
+                uuid: target.uuid.clone(),
+                name: target.name.clone(),
+                kind: FailureKind::CircuitOpen,
+                reason: format!(
+                    "offline ({last_error}); next probe in {}s",
+                    retry_in.as_secs().max(1)
+                ),
+            });
+        }
+        let failure = match tokio::time::timeout(self.config.call_timeout, call).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(err)) => classify(target, &err),
+            Err(_) => PodmFailure {
+                uuid: target.uuid.clone(),
+                name: target.name.clone(),
+                kind: FailureKind::Timeout,
+                reason: format!(
+                    "{what} did not finish within {} ms",
+                    self.config.call_timeout.as_millis()
+                ),
+            },
+        };
+        // Only transport-level trouble counts against health: a PODM that answers with an error
+        // is up.
+        if matches!(
+            failure.kind,
+            FailureKind::Timeout | FailureKind::Unreachable
+        ) && let Some(change) = self.health.record_failure(
+            &target.uuid,
+            &failure.reason,
+            tokio::time::Instant::now().into_std(),
+        ) {
+            tracing::warn!(podm = %target.uuid, from = ?change.from, to = ?change.to, reason = %failure.reason, "PODM health changed");
+        }
+        tracing::debug!(podm = %target.uuid, kind = ?failure.kind, reason = %failure.reason, "PODM call failed");
+        Err(failure)
+    }
+
+    async fn fan_out<'a, T, F, Fut>(&'a self, targets: &[Target], call: F) -> Fanout<T>
+    where
+        F: Fn(Target) -> Fut,
+        Fut: std::future::Future<Output = Result<(Target, T), PodmFailure>> + 'a,
+    {
+        let mut results = futures::stream::iter(targets.iter().cloned().map(call))
+            .buffer_unordered(self.config.concurrency.max(1));
+        let mut ok = Vec::with_capacity(targets.len());
+        let mut failed = Vec::new();
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(pair) => ok.push(pair),
+                Err(failure) => failed.push(failure),
+            }
+        }
+        // Stable output order whatever order the PODMs answered in.
+        ok.sort_by(|a, b| a.0.uuid.cmp(&b.0.uuid));
+        failed.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+        Fanout { ok, failed }
+    }
+}
+
+fn classify(target: &Target, err: &PodmError) -> PodmFailure {
+    let kind = match err {
+        PodmError::Unreachable { .. } => FailureKind::Unreachable,
+        PodmError::BadResponse { .. } => FailureKind::BadResponse,
+        PodmError::Unsupported { .. } => FailureKind::Unsupported,
+        PodmError::Conflict { .. }
+        | PodmError::NotFound { .. }
+        | PodmError::Rejected { .. }
+        | PodmError::ComposeFailed { .. }
+        | PodmError::Aborted { .. } => FailureKind::Rejected,
+    };
+    PodmFailure {
+        uuid: target.uuid.clone(),
+        name: target.name.clone(),
+        kind,
+        reason: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,5 @@
+//! End-to-end tests: the built `valence` binary, simulated PODMs, SQLite or PostgreSQL, over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod server;

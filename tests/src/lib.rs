@@ -1,1 +1,0 @@
-//! Shared harness for end-to-end tests: starts the built server, simulated PODMs and databases.
