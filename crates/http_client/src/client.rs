@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::config::{ClientConfig, RetryPolicy, TlsPolicy};
+use crate::config::{Auth, ClientConfig, RetryPolicy, TlsPolicy};
 use crate::connector::{ConnectTimedOut, TimedConnector};
 use crate::error::Error;
 use crate::redfish_error::{RedfishError, excerpt};
@@ -120,6 +120,9 @@ impl PodmClient {
         };
         if config.tls == TlsPolicy::InsecureNoVerify && config.base_url.scheme() == "https" {
             tracing::warn!(url = %config.base_url, "TLS certificate verification is off for this PODM");
+        }
+        if config.base_url.scheme() == "http" && !matches!(config.auth, Auth::None) {
+            tracing::warn!(url = %config.base_url, "PODM credentials will be sent without TLS");
         }
         let connector = TimedConnector::new(tls_config, config.connect_timeout);
         let http = Client::builder(TokioExecutor::new())

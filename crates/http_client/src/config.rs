@@ -11,8 +11,9 @@ pub const DEFAULT_SESSIONS_PATH: &str = "/redfish/v1/SessionService/Sessions";
 
 /// Everything one [`crate::PodmClient`] needs. Build with [`ClientConfig::new`] and adjust fields.
 ///
-/// `Debug` shows no secret: passwords are [`SecretString`]s.
-#[derive(Debug, Clone)]
+/// `Debug` shows no secret: passwords are [`SecretString`]s, and a password written into
+/// `base_url` (refused by [`crate::PodmClient::new`]) is masked.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// `https://host:port` (or `http://`). The client appends nothing: callers pass absolute
     /// paths such as `/redfish/v1/Systems`, and only URLs of this origin are ever requested.
@@ -60,11 +61,21 @@ impl ClientConfig {
         if !matches!(self.base_url.scheme(), "http" | "https") {
             return invalid(
                 "base_url",
-                format!("scheme of {} must be http or https", self.base_url),
+                format!("scheme of {} must be http or https", masked(&self.base_url)),
             );
         }
         if self.base_url.host_str().is_none_or(str::is_empty) {
-            return invalid("base_url", format!("{} has no host", self.base_url));
+            return invalid(
+                "base_url",
+                format!("{} has no host", masked(&self.base_url)),
+            );
+        }
+        if !self.base_url.username().is_empty() || self.base_url.password().is_some() {
+            // Credentials in the URL would end up in every log line and error naming a URL.
+            return invalid(
+                "base_url",
+                "must not contain credentials; give them as auth".into(),
+            );
         }
         if self.connect_timeout.is_zero() {
             return invalid("connect_timeout", "must be greater than zero".into());
@@ -100,6 +111,32 @@ impl ClientConfig {
             _ => Ok(()),
         }
     }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &masked(&self.base_url).as_str())
+            .field("tls", &self.tls)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_pages", &self.max_pages)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+fn masked(url: &url::Url) -> url::Url {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        // Only fails for URLs that cannot have credentials, which then have none to hide.
+        let _ = url.set_password(Some("***"));
+    }
+    url
 }
 
 /// How the PODM's TLS certificate is verified.
@@ -162,5 +199,71 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_are_refused_and_never_printed() {
+        let url = url::Url::parse("https://root:hunter2@podm:8443").unwrap();
+        let config = ClientConfig::new(url, Auth::None);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let err = config.validate().unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidConfig {
+                field: "base_url",
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn settings_that_would_hang_or_never_send_are_refused() {
+        let url = url::Url::parse("https://podm:8443").unwrap();
+        let mut config = ClientConfig::new(url.clone(), Auth::None);
+        config.request_timeout = Duration::ZERO;
+        assert!(matches!(
+            config.validate(),
+            Err(Error::InvalidConfig {
+                field: "request_timeout",
+                ..
+            })
+        ));
+        let mut config = ClientConfig::new(url.clone(), Auth::None);
+        config.max_concurrent = 0;
+        assert!(matches!(
+            config.validate(),
+            Err(Error::InvalidConfig {
+                field: "max_concurrent",
+                ..
+            })
+        ));
+        let config = ClientConfig::new(url::Url::parse("ftp://podm").unwrap(), Auth::None);
+        assert!(matches!(
+            config.validate(),
+            Err(Error::InvalidConfig {
+                field: "base_url",
+                ..
+            })
+        ));
+        let config = ClientConfig::new(
+            url,
+            Auth::Basic {
+                username: "a:b".into(),
+                password: SecretString::from("p"),
+            },
+        );
+        assert!(matches!(
+            config.validate(),
+            Err(Error::InvalidConfig {
+                field: "auth.username",
+                ..
+            })
+        ));
     }
 }
