@@ -13,6 +13,9 @@ use std::path::PathBuf;
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 use uuid::Uuid;
 
+/// What SQLite says when an ON DELETE RESTRICT foreign key refuses a delete.
+const SQLITE_RESTRICT_MESSAGE: &str = "FOREIGN KEY constraint failed";
+
 /// Which database engine a URL or connection is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -138,6 +141,16 @@ impl DbError {
                         entity,
                         kind: ConflictKind::ForeignKey,
                         constraint: constraint_name(info.as_ref()),
+                        detail: describe(info.as_ref()),
+                    }
+                }
+                // SQLite enforces ON DELETE RESTRICT with an internal trigger whose error
+                // carries no foreign-key code, only this message.
+                DatabaseErrorKind::Unknown if info.message() == SQLITE_RESTRICT_MESSAGE => {
+                    DbError::Conflict {
+                        entity,
+                        kind: ConflictKind::ForeignKey,
+                        constraint: None,
                         detail: describe(info.as_ref()),
                     }
                 }
