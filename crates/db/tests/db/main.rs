@@ -7,6 +7,7 @@ mod harness;
 mod connect;
 mod devices;
 mod flavors;
+mod indexes;
 mod nodes;
 mod paging;
 mod pod_managers;
