@@ -37,6 +37,18 @@ fn migrations_are_idempotent(t: &TestDb) {
 }
 
 #[derive(QueryableByName)]
+struct BusyTimeout {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    timeout: i64,
+}
+
+#[derive(QueryableByName)]
+struct ForeignKeys {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    foreign_keys: i64,
+}
+
+#[derive(QueryableByName)]
 struct JournalMode {
     #[diesel(sql_type = diesel::sql_types::Text)]
     journal_mode: String,
@@ -48,6 +60,7 @@ fn every_pooled_connection_enforces_foreign_keys(t: &TestDb) {
         &DbOptions {
             max_connections: 4,
             min_idle: Some(4),
+            sqlite_busy_timeout: std::time::Duration::from_millis(1234),
             ..options()
         },
     )
@@ -67,6 +80,14 @@ fn every_pooled_connection_enforces_foreign_keys(t: &TestDb) {
                 .get_result::<JournalMode>(sqlite)
                 .unwrap();
             assert_eq!(mode.journal_mode, "wal");
+            let busy = diesel::sql_query("PRAGMA busy_timeout")
+                .get_result::<BusyTimeout>(sqlite)
+                .unwrap();
+            assert_eq!(busy.timeout, 1234, "the configured sqlite_busy_timeout");
+            let keys = diesel::sql_query("PRAGMA foreign_keys")
+                .get_result::<ForeignKeys>(sqlite)
+                .unwrap();
+            assert_eq!(keys.foreign_keys, 1);
         }
     }
 }
