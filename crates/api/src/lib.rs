@@ -20,6 +20,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    pub db: valence_db::Db,
     /// Used in links when a request carries no `Host` header.
     pub public_host: String,
     pub public_scheme: &'static str,
