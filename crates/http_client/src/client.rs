@@ -56,6 +56,8 @@ pub struct Response {
     pub location: Option<String>,
     pub etag: Option<String>,
     pub body: Bytes,
+    /// All response headers but `X-Auth-Token` (kept apart as a secret).
+    pub headers: http::HeaderMap,
     pub(crate) header_x_auth_token: Option<SecretString>,
     retry_after: Option<Duration>,
 }
@@ -75,6 +77,11 @@ impl Response {
             Some(query) => format!("{}?{query}", resolved.path()),
             None => resolved.path().to_owned(),
         })
+    }
+
+    /// A header's value as text, if present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     pub fn is_success(&self) -> bool {
@@ -432,6 +439,11 @@ impl Inner {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| parse_retry_after(v, SystemTime::now())),
             body,
+            headers: {
+                let mut headers = parts.headers;
+                headers.remove(HeaderName::from_static("x-auth-token"));
+                headers
+            },
         })
     }
 }
