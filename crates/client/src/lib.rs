@@ -21,24 +21,34 @@ pub enum ClientError {
     #[error(transparent)]
     Http(#[from] valence_http_client::Error),
     /// The server answered with an error body.
-    #[error("{status} {code}: {detail}")]
-    Api {
-        status: u16,
-        code: String,
-        title: String,
-        detail: String,
-        request_id: Option<String>,
-        body: serde_json::Value,
-    },
+    #[error("{}", .0)]
+    Api(Box<ApiFailure>),
     #[error("unexpected answer from {url}: {detail}")]
     Decode { url: String, detail: String },
+}
+
+/// An error answer of the API: its status and the upstream-Valence error body.
+#[derive(Debug, Clone)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+    pub request_id: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.detail)
+    }
 }
 
 impl ClientError {
     /// The HTTP status of an API error.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } => Some(*status),
+            Self::Api(failure) => Some(failure.status),
             Self::Http(err) => err.status(),
             _ => None,
         }
@@ -369,7 +379,7 @@ fn split_failed(header: &str) -> Vec<String> {
 fn api_error(status: u16, body: &[u8]) -> ClientError {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
     let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    ClientError::Api {
+    ClientError::Api(Box::new(ApiFailure {
         status,
         code: text("code").unwrap_or_else(|| format!("HTTP{status}")),
         title: text("title").unwrap_or_default(),
@@ -377,7 +387,7 @@ fn api_error(status: u16, body: &[u8]) -> ClientError {
             .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect()),
         request_id: text("request_id"),
         body: value,
-    }
+    }))
 }
 
 #[cfg(test)]
