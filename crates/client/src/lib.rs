@@ -421,24 +421,18 @@ mod tests {
     fn api_errors_keep_code_detail_and_request_id() {
         let err = api_error(409, br#"{"code":"PodmHasNodes","title":"t","detail":"2 nodes","request_id":"req-1","status":409}"#);
         match err {
-            ClientError::Api {
-                status,
-                code,
-                detail,
-                request_id,
-                ..
-            } => {
+            ClientError::Api(f) => {
                 assert_eq!(
-                    (status, code.as_str(), detail.as_str()),
+                    (f.status, f.code.as_str(), f.detail.as_str()),
                     (409, "PodmHasNodes", "2 nodes")
                 );
-                assert_eq!(request_id.as_deref(), Some("req-1"));
+                assert_eq!(f.request_id.as_deref(), Some("req-1"));
             }
             other => panic!("{other:?}"),
         }
         let err = api_error(502, b"<html>bad gateway</html>");
         assert!(
-            matches!(err, ClientError::Api { ref code, ref detail, .. } if code == "HTTP502" && detail.contains("bad gateway"))
+            matches!(err, ClientError::Api(ref f) if f.code == "HTTP502" && f.detail.contains("bad gateway"))
         );
     }
 }
