@@ -197,3 +197,46 @@ mod tests {
         assert_eq!(err.body("r")["status"], 404);
     }
 }
+
+/// Which request field a unique constraint protects, for a 409 that names it.
+fn constraint_field(constraint: &str) -> Option<&'static str> {
+    Some(match constraint {
+        "pod_managers_name_key" | "flavors_name_key" => "name",
+        "pod_managers_url_key" => "url",
+        "nodes_idempotency_key_key" => "Idempotency-Key",
+        "nodes_podm_uuid_resource_uri_key" => "node_index",
+        "devices_podm_uuid_resource_uri_key" => "resource_uri",
+        _ => return None,
+    })
+}
+
+impl From<valence_db::DbError> for ApiError {
+    fn from(err: valence_db::DbError) -> Self {
+        use valence_db::{ConflictKind, DbError};
+        match err {
+            DbError::NotFound { entity, id } => ApiError::not_found(entity, &id),
+            DbError::MarkerNotFound { entity, marker } => ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!("query parameter marker: {marker} is not an existing {entity}"),
+            ),
+            DbError::Conflict { entity, kind: ConflictKind::Unique, constraint, .. } => {
+                match constraint.as_deref().and_then(constraint_field) {
+                    Some(field) => ApiError::conflict(format!("{field}: another {entity} already has this value"))
+                        .with("field", field.into()),
+                    None => ApiError::conflict(format!("{entity} conflicts with an existing one")),
+                }
+            }
+            DbError::Conflict { entity, kind: ConflictKind::ForeignKey, .. } => {
+                ApiError::conflict(format!("{entity} is still referenced (or refers to something gone)"))
+            }
+            DbError::PodmHasNodes { podm_uuid, count } => ApiError::new(
+                ErrorCode::PodmHasNodes,
+                format!("pod manager {podm_uuid} still has {count} node(s); release them first (release=true)"),
+            ),
+            other => {
+                tracing::error!(error = %other, "database failure");
+                ApiError::internal("database failure; see the server log")
+            }
+        }
+    }
+}
