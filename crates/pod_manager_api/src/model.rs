@@ -277,28 +277,40 @@ impl SystemSummary {
     /// (a greedy choice can give an untyped request the only SSD a typed request needs), so a
     /// request that finds no free drive tries to move earlier requests along augmenting paths.
     fn satisfies_storage(&self, wanted: &[StorageRequirement]) -> Result<(), Mismatch> {
+        // The scheduler checks every free system of every PODM: the common cases of no or one
+        // requested drive allocate nothing.
+        match wanted {
+            [] => return Ok(()),
+            [one] if self.drives.iter().any(|d| drive_fits(one, d)) => return Ok(()),
+            [one] => return Err(storage_mismatch(one)),
+            _ => {}
+        }
         // Largest requests first, so a failure names the hardest request to place.
         let mut order: Vec<&StorageRequirement> = wanted.iter().collect();
         order.sort_by_key(|w| std::cmp::Reverse(w.capacity_gib.unwrap_or(0)));
         let mut owner: Vec<Option<usize>> = vec![None; self.drives.len()];
+        let mut visited = vec![false; self.drives.len()];
         for request in 0..order.len() {
-            let mut visited = vec![false; self.drives.len()];
+            visited.fill(false);
             if !assign_drive(request, &order, &self.drives, &mut owner, &mut visited) {
-                let w = order[request];
-                return Err(Mismatch {
-                    field: "storage",
-                    detail: format!(
-                        "no free drive of at least {} GiB{}",
-                        w.capacity_gib.unwrap_or(0),
-                        w.drive_type
-                            .as_deref()
-                            .map(|t| format!(" of type {t}"))
-                            .unwrap_or_default()
-                    ),
-                });
+                return Err(storage_mismatch(order[request]));
             }
         }
         Ok(())
+    }
+}
+
+fn storage_mismatch(want: &StorageRequirement) -> Mismatch {
+    Mismatch {
+        field: "storage",
+        detail: format!(
+            "no free drive of at least {} GiB{}",
+            want.capacity_gib.unwrap_or(0),
+            want.drive_type
+                .as_deref()
+                .map(|t| format!(" of type {t}"))
+                .unwrap_or_default()
+        ),
     }
 }
 
@@ -338,8 +350,21 @@ fn assign_drive(
     false
 }
 
+/// Allocation-free for ASCII (every model and memory type seen so far); full Unicode
+/// lowercasing otherwise.
 fn contains_ignore_case(haystack: Option<&str>, needle: &str) -> bool {
-    haystack.is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
+    let Some(haystack) = haystack else {
+        return false;
+    };
+    if haystack.is_ascii() && needle.is_ascii() {
+        let needle = needle.as_bytes();
+        return needle.is_empty()
+            || haystack
+                .as_bytes()
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
 }
 
 /// RSD `ComposedNodeState`; unknown values are kept rather than rejected.
@@ -486,6 +511,15 @@ mod tests {
             serde_json::from_str(r#"{"storage":[{"capacity_gib":50},{"capacity_gib":400}]}"#)
                 .unwrap();
         assert_eq!(s.satisfies(&mixed), Ok(()));
+        let one: Requirements =
+            serde_json::from_str(r#"{"storage":[{"capacity_gib":400,"type":"ssd"}]}"#).unwrap();
+        assert_eq!(s.satisfies(&one), Ok(()));
+        let one_too_big: Requirements =
+            serde_json::from_str(r#"{"storage":[{"capacity_gib":600,"type":"SSD"}]}"#).unwrap();
+        assert_eq!(
+            s.satisfies(&one_too_big).unwrap_err().detail,
+            "no free drive of at least 600 GiB of type SSD"
+        );
     }
 
     #[test]
@@ -502,6 +536,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.satisfies(&three).unwrap_err().field, "storage");
+    }
+
+    #[test]
+    fn substring_match_ignores_case() {
+        assert!(contains_ignore_case(Some("Intel(R) Xeon(R) E5"), "xEoN"));
+        assert!(contains_ignore_case(Some("Xeon"), ""));
+        assert!(!contains_ignore_case(Some("Xe"), "Xeon"));
+        assert!(!contains_ignore_case(None, "Xeon"));
+        assert!(contains_ignore_case(Some("ÜBER Xeon"), "über"));
     }
 
     #[test]
