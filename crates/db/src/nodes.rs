@@ -61,9 +61,11 @@ pub struct NewNode {
 }
 
 /// Changes to a node: `None` leaves a field alone; for nullable fields `Some(None)` clears it.
-/// The PODM and the idempotency key of a node never change.
+/// The idempotency key of a node never changes; its PODM only while it is being placed (a PODM
+/// that refuses the allocation hands the node to the next candidate).
 #[derive(Debug, Clone, Default)]
 pub struct NodeUpdate {
+    pub podm_uuid: Option<Uuid>,
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub node_index: Option<Option<String>>,
@@ -174,6 +176,7 @@ struct NewNodeRow<'a> {
 #[derive(AsChangeset)]
 #[diesel(table_name = nodes)]
 struct NodeChangeset {
+    podm_uuid: Option<String>,
     name: Option<String>,
     description: Option<Option<String>>,
     node_index: Option<Option<String>>,
@@ -377,6 +380,7 @@ pub fn counts_per_podm(conn: &mut DbConnection) -> Result<HashMap<Uuid, NodeCoun
 /// Applies `changes` and bumps `updated_at`; returns the updated row.
 pub fn update(conn: &mut DbConnection, uuid: Uuid, changes: &NodeUpdate) -> Result<Node, DbError> {
     let changeset = NodeChangeset {
+        podm_uuid: changes.podm_uuid.map(|podm| podm.to_string()),
         name: changes.name.clone(),
         description: changes.description.clone(),
         node_index: changes.node_index.clone(),

@@ -18,7 +18,37 @@ backend_tests!(
     list_filters,
     counts_of_a_podm,
     state_check_constraint_holds,
+    node_moves_to_another_podm_while_placed,
 );
+
+fn node_moves_to_another_podm_while_placed(t: &TestDb) {
+    let conn = &mut t.conn();
+    let first = pod_managers::create(conn, &new_podm("first")).unwrap();
+    let second = pod_managers::create(conn, &new_podm("second")).unwrap();
+    let node = nodes::create(conn, &new_node(first.uuid, "n")).unwrap();
+    let moved = nodes::update(
+        conn,
+        node.uuid,
+        &NodeUpdate {
+            podm_uuid: Some(second.uuid),
+            ..NodeUpdate::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(moved.podm_uuid, second.uuid);
+    assert_eq!(nodes::count_by_podm(conn, first.uuid).unwrap(), 0);
+    pod_managers::delete(conn, first.uuid).unwrap();
+    let err = nodes::update(
+        conn,
+        node.uuid,
+        &NodeUpdate {
+            podm_uuid: Some(Uuid::new_v4()),
+            ..NodeUpdate::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.is_conflict(ConflictKind::ForeignKey), "{err:?}");
+}
 
 fn create_get_update_delete(t: &TestDb) {
     let conn = &mut t.conn();
