@@ -16,6 +16,31 @@ use crate::model::{
 
 const BYTES_PER_GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
+/// Decodes a Redfish document; an error names `url` and where the JSON broke.
+pub fn document(url: &str, body: &[u8]) -> Result<Value, PodmError> {
+    crate::doc::decode(url, body)
+}
+
+/// The member links of a collection document (`Members[].@odata.id`); `Members` is required.
+pub fn collection_members(url: &str, doc: &Value) -> Result<Vec<String>, PodmError> {
+    let members = doc
+        .get("Members")
+        .and_then(Value::as_array)
+        .ok_or_else(|| PodmError::missing(url, "Members"))?;
+    Ok(members.iter().filter_map(|m| link(Some(m))).collect())
+}
+
+/// The target of an action of a resource (`#ComposedNodeCollection.Allocate`), if offered.
+pub fn action_target(doc: &Value, action: &str) -> Option<String> {
+    crate::doc::action(doc, action).map(|(target, _)| target)
+}
+
+/// Allowable values of an action parameter given inline (`@Redfish` or RSD 1.x `@DMTF`).
+pub fn action_allowable_values(doc: &Value, action: &str, parameter: &str) -> Option<Vec<String>> {
+    let (_, object) = crate::doc::action(doc, action)?;
+    crate::doc::allowable_values(object, parameter)
+}
+
 /// A computer system document, before its processors, memory, NICs and drives are read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SystemDoc {
