@@ -379,17 +379,59 @@ pub enum ComposedNodeState {
 }
 
 impl ComposedNodeState {
+    /// Reads a state; case and surrounding blanks are forgiven.
     pub fn parse(s: &str) -> Self {
-        match s {
-            "Allocating" => Self::Allocating,
-            "Allocated" => Self::Allocated,
-            "Assembling" => Self::Assembling,
-            "Assembled" => Self::Assembled,
-            "Failed" => Self::Failed,
-            other => Self::Other(other.to_owned()),
+        let s = s.trim();
+        for known in [
+            Self::Allocating,
+            Self::Allocated,
+            Self::Assembling,
+            Self::Assembled,
+            Self::Failed,
+        ] {
+            if known.as_str().eq_ignore_ascii_case(s) {
+                return known;
+            }
+        }
+        Self::Other(s.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Allocating => "Allocating",
+            Self::Allocated => "Allocated",
+            Self::Assembling => "Assembling",
+            Self::Assembled => "Assembled",
+            Self::Failed => "Failed",
+            Self::Other(s) => s,
         }
     }
+
+    /// Assembly is over and succeeded: `Assembled`, or a power state some PODMs report in its
+    /// place once the node exists (`PoweredOff`, `PoweredOn`, as upstream Valence saw).
+    pub fn is_assembled(&self) -> bool {
+        match self {
+            Self::Assembled => true,
+            Self::Other(s) => POWER_LIKE_STATES.iter().any(|p| p.eq_ignore_ascii_case(s)),
+            _ => false,
+        }
+    }
+
+    /// Assembly has not finished yet (allocating, allocated, assembling).
+    pub fn is_in_progress(&self) -> bool {
+        matches!(self, Self::Allocating | Self::Allocated | Self::Assembling)
+    }
 }
+
+/// States seen after assembly on real PODMs that are not in the RSD enumeration.
+const POWER_LIKE_STATES: [&str; 6] = [
+    "PoweredOff",
+    "PoweredOn",
+    "PowerOff",
+    "PowerOn",
+    "On",
+    "Off",
+];
 
 /// A composed node as listed by a PODM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -399,11 +441,70 @@ pub struct ComposedNodeSummary {
     /// `@odata.id` of the node on its PODM.
     pub resource_uri: String,
     pub name: Option<String>,
+    /// Carries the Valence tag of nodes Valence composed ([`tag_marker`]).
+    #[serde(default)]
+    pub description: Option<String>,
     pub uuid: Option<String>,
     pub state: ComposedNodeState,
     pub power_state: Option<String>,
     /// `@odata.id` of the system the node runs on.
     pub system_uri: Option<String>,
+}
+
+/// The text Valence puts in a composed node's description so that it can find the node again
+/// after a crash between the allocation and its own bookkeeping.
+pub fn tag_marker(tag: &str) -> String {
+    format!("[valence:{tag}]")
+}
+
+impl ComposedNodeSummary {
+    /// Whether this node carries Valence's tag `tag` ([`tag_marker`]).
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.description
+            .as_deref()
+            .is_some_and(|d| d.contains(&tag_marker(tag)))
+    }
+}
+
+/// A rack (a chassis of type `Rack`) and the systems in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RackSummary {
+    pub rack_id: String,
+    pub resource_uri: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub serial_number: Option<String>,
+    /// RSD `Oem.Intel_RackScale.Location.Id` (the rack's place in the pod) when given.
+    pub location: Option<String>,
+    pub health: Option<String>,
+    /// `Links.ComputerSystems`: systems in the rack when the PODM lists them here.
+    #[serde(default)]
+    pub systems: Vec<String>,
+    /// `Links.Contains`: drawers and other chassis inside.
+    #[serde(default)]
+    pub contains: Vec<String>,
+}
+
+/// A pooled device a PODM can attach to a composed node (RSD fabric endpoint targets: NVMe
+/// drives, volumes, FPGAs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    pub device_id: String,
+    /// What to pass to attach / detach: the target resource (a drive or volume) when the
+    /// endpoint names one, the endpoint itself otherwise.
+    pub resource_uri: String,
+    /// The fabric endpoint the device is reached through.
+    pub endpoint_uri: String,
+    pub name: Option<String>,
+    /// `Drive`, `Volume`, `Processor`... (`ConnectedEntities[].EntityType`, or the kind of
+    /// resource the link names).
+    pub device_type: Option<String>,
+    /// `EndpointProtocol` (`PCIe`, `NVMeOverFabrics`).
+    pub protocol: Option<String>,
+    pub health: Option<String>,
+    pub state: Option<String>,
 }
 
 #[cfg(test)]

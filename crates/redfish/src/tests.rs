@@ -45,7 +45,7 @@ impl PodManager for FakePodm {
     async fn probe(&self) -> Result<ProbeInfo, PodmError> {
         self.answer().await?;
         Ok(ProbeInfo {
-            driver: "rsd".into(),
+            driver: valence_pod_manager_api::Driver::Rsd,
             service_uuid: None,
             redfish_version: None,
             rsd_api_version: Some("2.3.0".into()),
