@@ -180,6 +180,7 @@ pub(crate) fn collection(
         "@odata.id": odata_id,
         "@odata.type": odata_type,
         "Name": name,
+        "Description": name,
         "Members@odata.count": total,
         "Members": links(page),
     });
@@ -332,7 +333,7 @@ pub(crate) fn system(version: RsdVersion, s: &SystemSpec, dynamic: SystemDynamic
         }),
         None => json!({}),
     };
-    json!({
+    let mut body = json!({
         "@odata.context": "/redfish/v1/$metadata#ComputerSystem.ComputerSystem",
         "@odata.id": id,
         "@odata.type": "#ComputerSystem.v1_3_0.ComputerSystem",
@@ -358,6 +359,7 @@ pub(crate) fn system(version: RsdVersion, s: &SystemSpec, dynamic: SystemDynamic
             "BootSourceOverrideTarget@Redfish.AllowableValues": BOOT_TARGETS,
             "BootSourceOverrideMode": "Legacy",
             "BootSourceOverrideMode@Redfish.AllowableValues": BOOT_MODES,
+            "UefiTargetBootSourceOverride": null,
         },
         "BiosVersion": "SE5C610.86B.01.01.0024",
         "ProcessorSummary": {
@@ -399,7 +401,11 @@ pub(crate) fn system(version: RsdVersion, s: &SystemSpec, dynamic: SystemDynamic
             "Oem": {},
         },
         "Oem": { "Intel_RackScale": oem },
-    })
+    });
+    if version >= RsdVersion::V2_3 {
+        body["ProcessorSummary"]["ProcessorFamily"] = json!(s.cpu.model);
+    }
+    body
 }
 
 pub(crate) fn processor(version: RsdVersion, s: &SystemSpec, n: u32) -> Value {
@@ -636,6 +642,7 @@ pub(crate) fn drive(version: RsdVersion, s: &SystemSpec, n: usize) -> Option<Val
                 "FirmwareVersion": "1.0",
                 "Storage": link(&format!("{}/Storage/1", s.odata_id())),
                 "PCIeFunction": null,
+                "UsedBy": [],
             }
         },
         "Links": {
@@ -663,7 +670,7 @@ pub(crate) fn chassis_ids(inv: &Inventory) -> Vec<String> {
 }
 
 /// Chassis `Pod1`, `Rack<n>` or `Drawer<n>`.
-pub(crate) fn chassis(version: RsdVersion, inv: &Inventory, id: &str) -> Option<Value> {
+pub(crate) fn chassis(inv: &Inventory, id: &str) -> Option<Value> {
     let number = |prefix: &str, max: usize| {
         id.strip_prefix(prefix)
             .and_then(|n| n.parse::<usize>().ok())
@@ -730,7 +737,7 @@ pub(crate) fn chassis(version: RsdVersion, inv: &Inventory, id: &str) -> Option<
         oem["UUID"] = json!(derived_uuid(inv, &odata_id).to_string());
         oem["GeoTag"] = Value::Null;
     }
-    let mut body = json!({
+    let body = json!({
         "@odata.context": "/redfish/v1/$metadata#Chassis.Chassis",
         "@odata.id": odata_id,
         "@odata.type": "#Chassis.v1_3_0.Chassis",
@@ -746,6 +753,7 @@ pub(crate) fn chassis(version: RsdVersion, inv: &Inventory, id: &str) -> Option<
         "AssetTag": null,
         "IndicatorLED": "Off",
         "PowerState": "On",
+        "PhysicalSecurity": null,
         "Status": { "State": "Enabled", "Health": "OK" },
         "Oem": { "Intel_RackScale": oem },
         "Links": {
@@ -757,12 +765,12 @@ pub(crate) fn chassis(version: RsdVersion, inv: &Inventory, id: &str) -> Option<
             "Storage": [],
             "ManagedBy": [link(&managed_by)],
             "ManagersInChassis": if kind == "Drawer" { json!([link(&managed_by)]) } else { json!([]) },
+            "CooledBy": [],
+            "PoweredBy": [],
+            "PCIeDevices": [],
             "Oem": { "Intel_RackScale": { "@odata.type": "#Intel.Oem.ChassisLinks", "Switches": [] } },
         },
     });
-    if version >= RsdVersion::V2_3 {
-        body["PhysicalSecurity"] = Value::Null;
-    }
     Some(body)
 }
 

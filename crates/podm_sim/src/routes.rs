@@ -330,7 +330,11 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
     match route {
         Route::Versions => Reply::ok(render::redfish_versions()),
         Route::Root => Reply::ok(render::service_root(version, inv, pod.session_service)),
-        Route::SessionService => Reply::ok(render::session_service(pod.session_timeout.as_secs())),
+        Route::SessionService => {
+            // whole seconds, rounded up so a short test timeout does not read as 0
+            let secs = pod.session_timeout.as_secs_f64().ceil() as u64;
+            Reply::ok(render::session_service(secs))
+        }
         Route::Sessions if *method == Method::POST => login(pod, body),
         Route::Sessions => {
             let st = pod.state_now(Instant::now());
@@ -448,7 +452,7 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
             paging,
         )),
         Route::Chassis(id) => {
-            render::chassis(version, inv, &id).map_or_else(|| reply::not_found(path), Reply::ok)
+            render::chassis(inv, &id).map_or_else(|| reply::not_found(path), Reply::ok)
         }
         Route::Drives(d) => Reply::ok(render::collection(
             &format!("{}/Drawer{d}/Drives", render::CHASSIS),
@@ -477,7 +481,8 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
         }
         Route::ManagerNics(id) => Reply::ok(render::collection(
             &format!("{}/{id}/EthernetInterfaces", render::MANAGERS),
-            "#EthernetInterfaceCollection.EthernetInterfaceCollection",
+            // what the RSD PODM calls it (rsd-lib samples)
+            "#EthernetNetworkInterface.v1_0_0.EthernetNetworkInterfaceCollection",
             "Ethernet Network Interface Collection",
             vec![format!("{}/{id}/EthernetInterfaces/1", render::MANAGERS)],
             paging,
