@@ -185,30 +185,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn body_has_upstream_members_and_extras() {
-        let err = ApiError::invalid_field("memory.capacity_mib", "must be a number")
-            .with("field", "memory.capacity_mib".into());
-        let body = err.body("req-1");
-        assert_eq!(body["request_id"], "req-1");
-        assert_eq!(body["code"], "InvalidField");
-        assert_eq!(body["status"], 400);
-        assert_eq!(body["title"], "Invalid field");
-        assert_eq!(body["detail"], "memory.capacity_mib: must be a number");
-        assert_eq!(body["field"], "memory.capacity_mib");
-    }
-
-    #[test]
-    fn extras_cannot_override_the_contract_members() {
-        let err = ApiError::not_found("node", "x").with("status", 200.into());
-        assert_eq!(err.body("r")["status"], 404);
-    }
-}
-
 /// Which request field a unique constraint protects, for a 409 that names it.
 fn constraint_field(constraint: &str) -> Option<&'static str> {
     Some(match constraint {
@@ -282,5 +258,29 @@ impl From<valence_pod_manager_api::PodmError> for ApiError {
             PodmError::ComposeFailed { .. } | PodmError::Aborted { .. } => ErrorCode::PodmRejected,
         };
         ApiError::new(code, detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_upstream_members_and_extras() {
+        let err = ApiError::invalid_field("memory.capacity_mib", "must be a number")
+            .with("field", "memory.capacity_mib".into());
+        let body = err.body("req-1");
+        assert_eq!(body["request_id"], "req-1");
+        assert_eq!(body["code"], "InvalidField");
+        assert_eq!(body["status"], 400);
+        assert_eq!(body["title"], "Invalid field");
+        assert_eq!(body["detail"], "memory.capacity_mib: must be a number");
+        assert_eq!(body["field"], "memory.capacity_mib");
+    }
+
+    #[test]
+    fn extras_cannot_override_the_contract_members() {
+        let err = ApiError::not_found("node", "x").with("status", 200.into());
+        assert_eq!(err.body("r")["status"], 404);
     }
 }

@@ -44,6 +44,21 @@ pub fn router(state: AppState) -> Router {
             routes::flavors::update,
             routes::flavors::delete
         ))
+        .routes(routes!(
+            routes::pod_managers::list,
+            routes::pod_managers::create
+        ))
+        .routes(routes!(
+            routes::pod_managers::show,
+            routes::pod_managers::update,
+            routes::pod_managers::delete
+        ))
+        .routes(routes!(routes::nodes::list, routes::nodes::compose))
+        .routes(routes!(routes::nodes::show, routes::nodes::delete))
+        .routes(routes!(routes::nodes::action))
+        .routes(routes!(routes::nodes::manage))
+        .routes(routes!(routes::systems::list))
+        .routes(routes!(routes::systems::show))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
