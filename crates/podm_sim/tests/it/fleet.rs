@@ -150,6 +150,29 @@ async fn a_fleet_from_a_base_port_uses_consecutive_ports() {
 }
 
 #[tokio::test]
+async fn hundreds_of_podms_share_one_runtime() {
+    let pods = start_many(
+        300,
+        SimConfig {
+            systems: 50,
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    for podm in &pods {
+        let client = Client::new(podm);
+        let systems = client.get_json("/redfish/v1/Systems").await;
+        assert_eq!(systems["Members@odata.count"], 50);
+    }
+    let requests: u64 = pods.iter().map(|p| p.stats().requests).sum();
+    assert_eq!(requests, 300);
+    for podm in &pods {
+        podm.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn port_ranges_past_65535_are_refused() {
     let err = start_many(
         3,
