@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::config::{Behavior, Credentials, RsdVersion, SimConfig};
 use crate::error::SimError;
 use crate::handle::SimPodm;
@@ -38,9 +40,10 @@ pub struct SimArgs {
         long,
         env = "VALENCE_SIM_PASSWORD",
         hide_env_values = true,
-        requires = "username"
+        requires = "username",
+        value_parser = parse_secret
     )]
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// Serve HTTPS with a generated certificate.
     #[arg(long)]
     pub tls: bool,
@@ -73,6 +76,10 @@ pub struct SimArgs {
     pub session_timeout_secs: u64,
 }
 
+fn parse_secret(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s.to_owned()))
+}
+
 fn parse_version(s: &str) -> Result<RsdVersion, String> {
     s.parse().map_err(|e: SimError| e.to_string())
 }
@@ -87,11 +94,12 @@ impl SimArgs {
             seed: self.seed,
             bind: self.bind,
             port: self.port,
-            credentials: self
-                .username
-                .as_ref()
-                .zip(self.password.as_ref())
-                .map(|(u, p)| Credentials::new(u.clone(), p.clone())),
+            credentials: self.username.as_ref().zip(self.password.as_ref()).map(
+                |(username, password)| Credentials {
+                    username: username.clone(),
+                    password: password.clone(),
+                },
+            ),
             session_timeout: Duration::from_secs(self.session_timeout_secs),
             session_service: true,
             tls: self.tls,
@@ -180,6 +188,21 @@ mod tests {
         assert_eq!(config.version, RsdVersion::V2_1);
         assert_eq!(config.systems, 32);
         assert!(config.credentials.is_none());
+    }
+
+    #[test]
+    fn the_password_never_prints() {
+        let cli =
+            Cli::try_parse_from(["sim", "--username", "admin", "--password", "hunter2"]).unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
+        assert!(!format!("{:?}", cli.sim.config()).contains("hunter2"));
+        assert!(
+            cli.sim
+                .config()
+                .credentials
+                .unwrap()
+                .matches("admin", "hunter2")
+        );
     }
 
     #[test]

@@ -129,6 +129,9 @@ pub struct Behavior {
     pub page_size: Option<usize>,
     /// Speak RSD 1.x: `@DMTF.AllowableValues` and `Oem."Intel:RackScale"`.
     pub rsd1_spellings: bool,
+    /// Answer Allocate with a path-only `Location` (`/redfish/v1/Nodes/3`) instead of the
+    /// absolute URL an RSD PODM sends.
+    pub relative_location: bool,
     /// A new node stays `Allocating` this long, then is `Allocated`.
     pub allocation_delay: Duration,
     /// An assembled node stays `Assembling` this long, then is `Assembled` (or `Failed`).
@@ -154,6 +157,7 @@ impl Default for Behavior {
             fault_path_prefix: None,
             page_size: None,
             rsd1_spellings: false,
+            relative_location: false,
             allocation_delay: Duration::ZERO,
             assembly_delay: Duration::ZERO,
             assembly_failure_rate: 0.0,

@@ -408,7 +408,8 @@ impl SystemSpec {
         format!("{}D{n}", self.serial_number)
     }
 
-    /// `@odata.id`s of everything an Allocate request may name as a `Resource` of this system.
+    /// `@odata.id` of processor `n` (1-based); with the DIMM, NIC and drive ids below, what an
+    /// Allocate request may pin as a `Resource`.
     pub fn processor_odata_id(&self, n: u32) -> String {
         format!("{}/Processors/CPU{n}", self.odata_id())
     }

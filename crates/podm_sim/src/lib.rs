@@ -6,6 +6,30 @@
 //! a PODM of a given seed and size holds, so tests can derive their expectations. The
 //! `podm-sim` binary and `valence sim` use [`run_cli`].
 //!
+//! What a client meets on the wire (RSD 2.x as the rsd-lib samples show it):
+//! - `GET /redfish/v1` (no auth): `Oem.Intel_RackScale.ApiVersion`; `Systems`, `Chassis`,
+//!   `Managers`; `Nodes` at the top level in 2.1 and under `Oem.Intel_RackScale` from 2.2 on;
+//!   `SessionService` and `Links.Sessions` unless [`SimConfig::session_service`] is off.
+//! - Systems `1..=N`; chassis `Pod1`, `Rack<n>`, `Drawer<n>` (8 systems per drawer, 4 drawers
+//!   per rack); managers `PODM` and `PSME<drawer>`; local drives under
+//!   `/redfish/v1/Chassis/Drawer<n>/Drives/<system>-<k>`. A system used by a node links it in
+//!   `Links.Oem.Intel_RackScale.ComposedNode`; the node links the system in
+//!   `Links.ComputerSystem`.
+//! - `POST /redfish/v1/Nodes/Actions/Allocate` (the target the Nodes collection advertises):
+//!   body checked against the RSD request schema of the version (`400`, code
+//!   `Base.1.0.InvalidPayload`, one `@Message.ExtendedInfo` entry per bad property with
+//!   `MessageId`, `Message` and `RelatedProperties` such as `#/Memory/0/CapacityMiB`); `201` with
+//!   an absolute `Location` and no body; `409` (`Base.1.0.ResourcesStateMismatch`, the PODM's
+//!   "Available assets count after applying filters: [...]" message) when no free system fits.
+//!   The smallest fitting system is taken.
+//! - Node: `ComposedNodeState` `Allocating -> Allocated`, `#ComposedNode.Assemble` (`204`; `400`
+//!   unless `Allocated`) `-> Assembling -> Assembled | Failed`; `#ComposedNode.Reset` (`204`;
+//!   `400` for a `ResetType` outside `ResetType@Redfish.AllowableValues`; `409` unless
+//!   `Assembled`); `PATCH` of `Boot` (`200` with the node); `DELETE` (`204`, frees the system).
+//! - `POST /redfish/v1/SessionService/Sessions` with `UserName`/`Password`: `201`,
+//!   `X-Auth-Token`, path-only `Location`; `DELETE` of that location logs out. With credentials
+//!   configured everything but the service root needs Basic auth or a token (`401` otherwise).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), valence_podm_sim::SimError> {
 //! use valence_podm_sim::{RsdVersion, SimConfig, start};

@@ -498,7 +498,7 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
         Route::Allocate => allocate(pod, parts, body, &behavior),
         Route::Node(id) => match *method {
             Method::PATCH => patch_node(pod, id, path, body),
-            Method::DELETE => delete_node(pod, id, path),
+            Method::DELETE => delete_node(pod, id, path, &behavior),
             _ => get_node(pod, id, path),
         },
         Route::Assemble(id) => assemble(pod, id, path, &behavior),
@@ -627,7 +627,14 @@ fn allocate(pod: &Pod, parts: &Parts, body: &[u8], behavior: &Behavior) -> Reply
                 headers: Vec::new(),
                 body: None,
             }
-            .with_header(header::LOCATION, &absolute_url(pod, parts, &location))
+            .with_header(
+                header::LOCATION,
+                &if behavior.relative_location {
+                    location
+                } else {
+                    absolute_url(pod, parts, &location)
+                },
+            )
         }
         Err(conflict) => {
             drop(st);
@@ -743,13 +750,13 @@ fn patch_node(pod: &Pod, id: u64, path: &str, body: &[u8]) -> Reply {
     ))
 }
 
-fn delete_node(pod: &Pod, id: u64, path: &str) -> Reply {
+fn delete_node(pod: &Pod, id: u64, path: &str, behavior: &Behavior) -> Reply {
     let mut st = pod.state();
     let Some(node) = st.nodes.get(&id) else {
         return reply::not_found(path);
     };
     let system_id = pod.inventory.systems[node.system].id.clone();
-    if st.roll(pod.behavior().delete_failure_rate) {
+    if st.roll(behavior.delete_failure_rate) {
         return redfish_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Base.1.0.UnknownException",

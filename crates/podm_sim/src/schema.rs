@@ -300,7 +300,8 @@ fn compile_version(file: &str) -> Result<Schema, String> {
 static SCHEMAS: LazyLock<[Result<Schema, String>; 3]> =
     LazyLock::new(|| [V2_1, V2_2, V2_3].map(compile_version));
 
-/// Every violation of the version's Allocate schema in `body`, in document order. `Err` means
+/// Every violation of the version's Allocate schema in `body`, ordered by property name (the
+/// order serde_json keeps object keys in). `Err` means
 /// the embedded schema itself is unusable (a bug of this crate, reported as a 500).
 pub(crate) fn validate_allocate(
     version: RsdVersion,

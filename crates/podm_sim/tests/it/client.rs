@@ -56,20 +56,22 @@ pub struct Client {
 
 /// Trusts exactly the certificates in `pem`.
 pub fn tls_connector(pem: Option<&str>) -> TlsConnector {
+    TlsConnector::from(Arc::new(tls_config(pem)))
+}
+
+/// A client configuration that trusts exactly the certificates in `pem`.
+pub fn tls_config(pem: Option<&str>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(pem) = pem {
         for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
             roots.add(cert.unwrap()).unwrap();
         }
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 impl Client {

@@ -165,6 +165,15 @@ async fn allocation_picks_a_system_that_satisfies_the_request() {
 }
 
 #[tokio::test]
+async fn location_can_be_a_path() {
+    let (podm, client) = sim(SimConfig::default()).await;
+    podm.update_behavior(|b| b.relative_location = true)
+        .unwrap();
+    let resp = allocate(&client, &json!({})).await;
+    assert_eq!(resp.header("location"), Some("/redfish/v1/Nodes/1"));
+}
+
+#[tokio::test]
 async fn allocation_conflict_has_the_podm_error_shape() {
     let (podm, client) = sim(SimConfig {
         systems: 2,

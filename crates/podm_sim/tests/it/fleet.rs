@@ -55,6 +55,42 @@ async fn tls_is_served_with_a_pinnable_ca() {
 }
 
 #[tokio::test]
+async fn http2_is_negotiated_over_tls() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use rustls::pki_types::ServerName;
+
+    let podm = start(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut config = crate::client::tls_config(podm.ca_pem());
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(podm.addr()).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let req = http::Request::get(format!("{}/redfish/v1/Systems", podm.base_url()))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let systems: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(systems["Members@odata.count"], 8);
+}
+
+#[tokio::test]
 async fn a_fleet_gets_distinct_ports_seeds_and_one_ca() {
     let pods = start_many(
         3,
@@ -111,6 +147,29 @@ async fn a_fleet_from_a_base_port_uses_consecutive_ports() {
         }
     }
     panic!("no free range of 3 ports found");
+}
+
+#[tokio::test]
+async fn hundreds_of_podms_share_one_runtime() {
+    let pods = start_many(
+        300,
+        SimConfig {
+            systems: 50,
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    for podm in &pods {
+        let client = Client::new(podm);
+        let systems = client.get_json("/redfish/v1/Systems").await;
+        assert_eq!(systems["Members@odata.count"], 50);
+    }
+    let requests: u64 = pods.iter().map(|p| p.stats().requests).sum();
+    assert_eq!(requests, 300);
+    for podm in &pods {
+        podm.stop().await;
+    }
 }
 
 #[tokio::test]
