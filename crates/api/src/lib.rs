@@ -59,6 +59,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::nodes::manage))
         .routes(routes!(routes::systems::list))
         .routes(routes!(routes::systems::show))
+        .routes(routes!(routes::devices::list))
+        .routes(routes!(routes::devices::show))
+        .routes(routes!(routes::devices::sync))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router

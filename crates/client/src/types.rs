@@ -183,12 +183,21 @@ pub struct BootAction {
     pub target: String,
 }
 
+/// Attach or detach a pooled device (`/v1/devices`) of the node's PODM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceAction {
+    pub device_id: String,
+}
+
 /// `POST /v1/nodes/{uuid}/action`: exactly one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub enum NodeAction {
     Reset(ResetAction),
     Boot(BootAction),
+    Attach(DeviceAction),
+    Detach(DeviceAction),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1,5 +1,6 @@
 //! Route handlers, one module per resource: thin wrappers over `service`.
 
+pub mod devices;
 pub mod flavors;
 pub mod nodes;
 pub mod pod_managers;

@@ -547,18 +547,18 @@ pub async fn action(
             row.state.as_str()
         )));
     }
-    let podm = podms::get_row(state, row.podm_uuid).await?;
-    let conn = podms::connection(state, &podm).await?;
+    let connect = || async {
+        let podm = podms::get_row(state, row.podm_uuid).await?;
+        podms::connection(state, &podm).await
+    };
     // A value the node does not allow is the client's to fix: name the field.
     let (result, field) = match action {
-        types::NodeAction::Reset(reset) => {
-            (conn.reset_node(&uri, &reset.reset_type).await, "Reset.Type")
+        types::NodeAction::Attach(d) => return crate::service::devices::attach(state, &row, &d.device_id, true).await,
+        types::NodeAction::Detach(d) => return crate::service::devices::attach(state, &row, &d.device_id, false).await,
+        types::NodeAction::Reset(reset) => (connect().await?.reset_node(&uri, &reset.reset_type).await, "Reset.Type"),
+        types::NodeAction::Boot(boot) => {
+            (connect().await?.set_boot_source(&uri, &boot.enabled, &boot.target).await, "Boot")
         }
-        types::NodeAction::Boot(boot) => (
-            conn.set_boot_source(&uri, &boot.enabled, &boot.target)
-                .await,
-            "Boot",
-        ),
     };
     match result {
         Err(PodmError::Unsupported { operation }) => Err(ApiError::invalid_field(
