@@ -23,12 +23,23 @@ fn properties(d: &DeviceSummary) -> serde_json::Value {
 
 /// Brings one PODM's device records in line with what it reports now.
 async fn sync_podm(state: &AppState, row: &valence_db::PodManager) -> types::DeviceSyncReport {
-    let mut report =
-        types::DeviceSyncReport { podm_id: row.uuid.to_string(), added: 0, updated: 0, removed: 0, error: None };
+    let mut report = types::DeviceSyncReport {
+        podm_id: row.uuid.to_string(),
+        added: 0,
+        updated: 0,
+        removed: 0,
+        error: None,
+    };
     let listed = match podms::connection(state, row).await {
-        Ok(conn) => tokio::time::timeout(state.settings.aggregator.call_timeout, conn.list_devices())
-            .await
-            .unwrap_or_else(|_| Err(PodmError::Unreachable { detail: "no answer in time".into() })),
+        Ok(conn) => {
+            tokio::time::timeout(state.settings.aggregator.call_timeout, conn.list_devices())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PodmError::Unreachable {
+                        detail: "no answer in time".into(),
+                    })
+                })
+        }
         Err(err) => {
             report.error = Some(err.detail);
             return report;
@@ -104,36 +115,59 @@ async fn sync_podm(state: &AppState, row: &valence_db::PodManager) -> types::Dev
 
 /// `POST /v1/devices/sync`: every PODM (or one), concurrently; a PODM that fails is reported,
 /// the others are synced.
-pub async fn sync(state: &AppState, podm: Option<Uuid>) -> Result<Vec<types::DeviceSyncReport>, ApiError> {
+pub async fn sync(
+    state: &AppState,
+    podm: Option<Uuid>,
+) -> Result<Vec<types::DeviceSyncReport>, ApiError> {
     let rows = match podm {
         Some(uuid) => vec![podms::get_row(state, uuid).await?],
         None => podms::all_rows(state).await?,
     };
-    let rows: Vec<_> = rows.into_iter().filter(|r| r.state != valence_db::PodmState::Deleting).collect();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.state != valence_db::PodmState::Deleting)
+        .collect();
     let mut reports = futures::future::join_all(rows.iter().map(|row| sync_podm(state, row))).await;
     reports.sort_by(|a, b| a.podm_id.cmp(&b.podm_id));
     Ok(reports)
 }
 
 /// Attaches (or detaches) a recorded device to a ready node on the same PODM.
-pub async fn attach(state: &AppState, node: &valence_db::Node, device_id: &str, attach: bool) -> Result<(), ApiError> {
-    let field = if attach { "Attach.device_id" } else { "Detach.device_id" };
-    let device_uuid =
-        Uuid::parse_str(device_id.trim()).map_err(|_| ApiError::invalid_field(field, format!("{device_id:?} is not a device id")))?;
+pub async fn attach(
+    state: &AppState,
+    node: &valence_db::Node,
+    device_id: &str,
+    attach: bool,
+) -> Result<(), ApiError> {
+    let field = if attach {
+        "Attach.device_id"
+    } else {
+        "Detach.device_id"
+    };
+    let device_uuid = Uuid::parse_str(device_id.trim())
+        .map_err(|_| ApiError::invalid_field(field, format!("{device_id:?} is not a device id")))?;
     let device = state
         .db
         .run(move |conn| valence_db::devices::find(conn, device_uuid))
         .await?
         .ok_or_else(|| ApiError::invalid_field(field, format!("no device {device_uuid}")))?;
     if device.podm_uuid != node.podm_uuid {
-        return Err(ApiError::invalid_field(field, "the device belongs to another pod manager than the node"));
+        return Err(ApiError::invalid_field(
+            field,
+            "the device belongs to another pod manager than the node",
+        ));
     }
     match (attach, device.node_uuid) {
         (true, Some(other)) if other != node.uuid => {
-            return Err(ApiError::conflict(format!("device {device_uuid} is attached to node {other}")));
+            return Err(ApiError::conflict(format!(
+                "device {device_uuid} is attached to node {other}"
+            )));
         }
         (false, owner) if owner != Some(node.uuid) => {
-            return Err(ApiError::conflict(format!("device {device_uuid} is not attached to node {}", node.uuid)));
+            return Err(ApiError::conflict(format!(
+                "device {device_uuid} is not attached to node {}",
+                node.uuid
+            )));
         }
         _ => {}
     }
@@ -148,7 +182,13 @@ pub async fn attach(state: &AppState, node: &valence_db::Node, device_id: &str, 
     } else {
         conn.detach_device(&node_uri, &device.resource_uri).await?;
     }
-    let changes = valence_db::DeviceUpdate { node_uuid: Some(attach.then_some(node.uuid)), ..Default::default() };
-    state.db.run(move |conn| valence_db::devices::update(conn, device_uuid, &changes)).await?;
+    let changes = valence_db::DeviceUpdate {
+        node_uuid: Some(attach.then_some(node.uuid)),
+        ..Default::default()
+    };
+    state
+        .db
+        .run(move |conn| valence_db::devices::update(conn, device_uuid, &changes))
+        .await?;
     Ok(())
 }

@@ -553,12 +553,23 @@ pub async fn action(
     };
     // A value the node does not allow is the client's to fix: name the field.
     let (result, field) = match action {
-        types::NodeAction::Attach(d) => return crate::service::devices::attach(state, &row, &d.device_id, true).await,
-        types::NodeAction::Detach(d) => return crate::service::devices::attach(state, &row, &d.device_id, false).await,
-        types::NodeAction::Reset(reset) => (connect().await?.reset_node(&uri, &reset.reset_type).await, "Reset.Type"),
-        types::NodeAction::Boot(boot) => {
-            (connect().await?.set_boot_source(&uri, &boot.enabled, &boot.target).await, "Boot")
+        types::NodeAction::Attach(d) => {
+            return crate::service::devices::attach(state, &row, &d.device_id, true).await;
         }
+        types::NodeAction::Detach(d) => {
+            return crate::service::devices::attach(state, &row, &d.device_id, false).await;
+        }
+        types::NodeAction::Reset(reset) => (
+            connect().await?.reset_node(&uri, &reset.reset_type).await,
+            "Reset.Type",
+        ),
+        types::NodeAction::Boot(boot) => (
+            connect()
+                .await?
+                .set_boot_source(&uri, &boot.enabled, &boot.target)
+                .await,
+            "Boot",
+        ),
     };
     match result {
         Err(PodmError::Unsupported { operation }) => Err(ApiError::invalid_field(
