@@ -99,6 +99,7 @@ impl Reader {
         let composed_node = nodes_by_system
             .get(&system.resource_uri)
             .cloned()
+            .or_else(|| system.composed_node.clone())
             .or_else(|| {
                 // A DMTF composed system is itself the node.
                 parse::is_composed_system(&document).then(|| system.resource_uri.clone())
