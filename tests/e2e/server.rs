@@ -43,7 +43,39 @@ fn unknown_paths_and_methods_get_the_error_body() {
 }
 
 #[test]
-fn server_runs_in_its_own_working_directory() {
+fn serve_creates_its_sqlite_file_in_the_working_directory() {
     let server = Server::start(&[]);
-    assert!(server.dir.path().is_dir());
+    assert!(server.dir.path().join("valence.db").is_file());
+}
+
+#[test]
+fn migrate_applies_migrations_and_a_bad_database_url_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::harness::valence_bin())
+        .args(["migrate", "--database-url", "sqlite://state.db"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("state.db").is_file());
+
+    let out = std::process::Command::new(crate::harness::valence_bin())
+        .args([
+            "migrate",
+            "--database-url",
+            "mysql://root@localhost/valence",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mysql"),
+        "the error names the scheme: {stderr}"
+    );
 }

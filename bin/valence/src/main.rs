@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run the API server.
     Serve(serve::ServeArgs),
+    /// Apply pending database migrations and exit (`serve` also applies them at start).
+    Migrate(serve::DatabaseArgs),
 }
 
 fn init_logging() {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Migrate(args) => serve::migrate(args).await,
         }
     });
     match result {

@@ -29,7 +29,10 @@ pub enum ErrorCode {
     NoValidPodm,
     PodmHasNodes,
     PayloadTooLarge,
+    PodmRefused,
+    Unsupported,
     PodmRejected,
+    PodmBadResponse,
     PodmUnreachable,
     PodmTimeout,
     ServiceUnavailable,
@@ -47,9 +50,14 @@ impl ErrorCode {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict | Self::NoValidPodm | Self::PodmHasNodes => StatusCode::CONFLICT,
+            Self::Conflict | Self::NoValidPodm | Self::PodmHasNodes | Self::Unsupported => {
+                StatusCode::CONFLICT
+            }
+            Self::PodmRefused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::PodmRejected | Self::PodmUnreachable => StatusCode::BAD_GATEWAY,
+            Self::PodmRejected | Self::PodmBadResponse | Self::PodmUnreachable => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::PodmTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,7 +79,10 @@ impl ErrorCode {
             Self::NoValidPodm => "No valid pod manager",
             Self::PodmHasNodes => "Pod manager still has nodes",
             Self::PayloadTooLarge => "Request body too large",
-            Self::PodmRejected => "Pod manager rejected the request",
+            Self::PodmRefused => "Pod manager refused the request",
+            Self::Unsupported => "Not supported by the pod manager",
+            Self::PodmRejected => "Pod manager failed the request",
+            Self::PodmBadResponse => "Pod manager sent an unreadable answer",
             Self::PodmUnreachable => "Pod manager unreachable",
             Self::PodmTimeout => "Pod manager did not answer in time",
             Self::ServiceUnavailable => "Service unavailable",
@@ -195,5 +206,81 @@ mod tests {
     fn extras_cannot_override_the_contract_members() {
         let err = ApiError::not_found("node", "x").with("status", 200.into());
         assert_eq!(err.body("r")["status"], 404);
+    }
+}
+
+/// Which request field a unique constraint protects, for a 409 that names it.
+fn constraint_field(constraint: &str) -> Option<&'static str> {
+    Some(match constraint {
+        "pod_managers_name_key" | "flavors_name_key" => "name",
+        "pod_managers_url_key" => "url",
+        "nodes_idempotency_key_key" => "Idempotency-Key",
+        "nodes_podm_uuid_resource_uri_key" => "node_index",
+        "devices_podm_uuid_resource_uri_key" => "resource_uri",
+        _ => return None,
+    })
+}
+
+impl From<valence_db::DbError> for ApiError {
+    fn from(err: valence_db::DbError) -> Self {
+        use valence_db::{ConflictKind, DbError};
+        match err {
+            DbError::NotFound { entity, id } => ApiError::not_found(entity, &id),
+            DbError::MarkerNotFound { entity, marker } => ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!("query parameter marker: {marker} is not an existing {entity}"),
+            ),
+            DbError::Conflict {
+                entity,
+                kind: ConflictKind::Unique,
+                constraint,
+                ..
+            } => match constraint.as_deref().and_then(constraint_field) {
+                Some(field) => {
+                    ApiError::conflict(format!("{field}: another {entity} already has this value"))
+                        .with("field", field.into())
+                }
+                None => ApiError::conflict(format!("{entity} conflicts with an existing one")),
+            },
+            DbError::Conflict {
+                entity,
+                kind: ConflictKind::ForeignKey,
+                ..
+            } => ApiError::conflict(format!(
+                "{entity} is still referenced (or refers to something gone)"
+            )),
+            DbError::PodmHasNodes { podm_uuid, count } => ApiError::new(
+                ErrorCode::PodmHasNodes,
+                format!(
+                    "pod manager {podm_uuid} still has {count} node(s); release them first (release=true)"
+                ),
+            ),
+            other => {
+                tracing::error!(error = %other, "database failure");
+                ApiError::internal("database failure; see the server log")
+            }
+        }
+    }
+}
+
+impl From<valence_pod_manager_api::PodmError> for ApiError {
+    fn from(err: valence_pod_manager_api::PodmError) -> Self {
+        use valence_pod_manager_api::PodmError;
+        let detail = err.to_string();
+        let code = match &err {
+            PodmError::Unreachable { .. } => ErrorCode::PodmUnreachable,
+            PodmError::Conflict { .. } => ErrorCode::Conflict,
+            PodmError::NotFound { .. } => ErrorCode::NotFound,
+            PodmError::Rejected { status, .. } if err.is_auth_failure() || *status >= 500 => {
+                ErrorCode::PodmRejected
+            }
+            // The PODM judged the request's own values (a reset type, a boot target): the
+            // client can fix them.
+            PodmError::Rejected { .. } => ErrorCode::PodmRefused,
+            PodmError::BadResponse { .. } => ErrorCode::PodmBadResponse,
+            PodmError::Unsupported { .. } => ErrorCode::Unsupported,
+            PodmError::ComposeFailed { .. } | PodmError::Aborted { .. } => ErrorCode::PodmRejected,
+        };
+        ApiError::new(code, detail)
     }
 }

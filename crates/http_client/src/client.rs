@@ -56,6 +56,8 @@ pub struct Response {
     pub location: Option<String>,
     pub etag: Option<String>,
     pub body: Bytes,
+    /// All response headers but `X-Auth-Token` (kept apart as a secret).
+    pub headers: http::HeaderMap,
     pub(crate) header_x_auth_token: Option<SecretString>,
     retry_after: Option<Duration>,
 }
@@ -75,6 +77,11 @@ impl Response {
             Some(query) => format!("{}?{query}", resolved.path()),
             None => resolved.path().to_owned(),
         })
+    }
+
+    /// A header's value as text, if present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     pub fn is_success(&self) -> bool {
@@ -197,6 +204,21 @@ impl PodmClient {
         self.inner.execute(Method::DELETE, &url, None).await
     }
 
+    /// Any method, answering every status but 401 as `Ok` (the caller reads error bodies of its
+    /// own format). Retried like the other calls when the method is idempotent.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, Error> {
+        let url = self.url_for(path)?;
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        self.inner
+            .execute_with(method, &url, body, StatusPolicy::AnyStatus)
+            .await
+    }
+
     /// Deletes the Redfish session, if one is open. The next request logs in again.
     pub async fn logout(&self) -> Result<(), Error> {
         self.inner.logout().await
@@ -218,6 +240,13 @@ impl PodmClient {
     }
 }
 
+/// Which answers a call returns as `Ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusPolicy {
+    SuccessOnly,
+    AnyStatus,
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         self.logout_in_background();
@@ -232,8 +261,19 @@ impl Inner {
         url: &Url,
         body: Option<Bytes>,
     ) -> Result<Response, Error> {
+        self.execute_with(method, url, body, StatusPolicy::SuccessOnly)
+            .await
+    }
+
+    pub(crate) async fn execute_with(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<Bytes>,
+        statuses: StatusPolicy,
+    ) -> Result<Response, Error> {
         let deadline = Instant::now() + self.request_timeout;
-        let attempts = self.attempt_until_done(&method, url, body, deadline);
+        let attempts = self.attempt_until_done(&method, url, body, deadline, statuses);
         match tokio::time::timeout_at(deadline, attempts).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
@@ -249,6 +289,7 @@ impl Inner {
         url: &Url,
         body: Option<Bytes>,
         deadline: Instant,
+        statuses: StatusPolicy,
     ) -> Result<Response, Error> {
         let mut attempt: u32 = 1;
         let mut logged_in_again = false;
@@ -275,6 +316,11 @@ impl Inner {
                     return Err(self.unauthorized(response, logged_in_again));
                 }
                 Ok((response, _)) if response.is_success() => return Ok(response),
+                Ok((response, _))
+                    if statuses == StatusPolicy::AnyStatus && response.status != 503 =>
+                {
+                    return Ok(response);
+                }
                 Ok((response, _)) => {
                     let retry_after = response.retry_after;
                     (response.into_status_error(), retry_after)
@@ -311,6 +357,7 @@ impl Inner {
             AuthState::Basic { username, .. } => {
                 format!("credentials of {username} refused (401){reason}")
             }
+            AuthState::Bearer { .. } => format!("the bearer token was refused (401){reason}"),
             AuthState::Session(s) if logged_in_again => {
                 format!("401 even with a new session of {}{reason}", s.username)
             }
@@ -392,6 +439,11 @@ impl Inner {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| parse_retry_after(v, SystemTime::now())),
             body,
+            headers: {
+                let mut headers = parts.headers;
+                headers.remove(HeaderName::from_static("x-auth-token"));
+                headers
+            },
         })
     }
 }

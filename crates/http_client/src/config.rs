@@ -160,6 +160,10 @@ pub enum Auth {
         username: String,
         password: SecretString,
     },
+    /// `Authorization: Bearer` on every request (Valence's own API tokens).
+    Bearer {
+        token: SecretString,
+    },
     /// A Redfish session: POST `UserName`/`Password` to `sessions_path`, then `X-Auth-Token`.
     Session {
         username: String,

@@ -20,6 +20,9 @@ pub(crate) enum AuthState {
         /// The whole `Basic …` header value: it encodes the password.
         header_value: SecretString,
     },
+    Bearer {
+        header_value: SecretString,
+    },
     Session(Box<SessionAuth>),
 }
 
@@ -62,6 +65,9 @@ impl AuthState {
                     header_value: SecretString::from(format!("Basic {encoded}")),
                 }
             }
+            Auth::Bearer { token } => AuthState::Bearer {
+                header_value: SecretString::from(format!("Bearer {}", token.expose_secret())),
+            },
             Auth::Session {
                 username,
                 password,
@@ -80,6 +86,7 @@ impl AuthState {
         match self {
             AuthState::None => "none".to_owned(),
             AuthState::Basic { username, .. } => format!("basic as {username}"),
+            AuthState::Bearer { .. } => "bearer token".to_owned(),
             AuthState::Session(s) => format!("session as {username}", username = s.username),
         }
     }
@@ -101,10 +108,12 @@ impl Inner {
                 header: None,
                 session_generation: None,
             }),
-            AuthState::Basic { header_value, .. } => Ok(Credential {
-                header: sensitive_header(header_value).map(|v| (header::AUTHORIZATION, v)),
-                session_generation: None,
-            }),
+            AuthState::Basic { header_value, .. } | AuthState::Bearer { header_value } => {
+                Ok(Credential {
+                    header: sensitive_header(header_value).map(|v| (header::AUTHORIZATION, v)),
+                    session_generation: None,
+                })
+            }
             AuthState::Session(session_auth) => {
                 let mut slot = session_auth.slot.lock().await;
                 if slot.current.is_none() {

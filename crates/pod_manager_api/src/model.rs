@@ -273,50 +273,98 @@ impl SystemSummary {
         self.satisfies_storage(&req.storage)
     }
 
-    /// Each requested drive needs a distinct drive; greedy over drives sorted by capacity, with
-    /// requests taken largest first, which is exact for this one-dimensional matching.
+    /// Each requested drive needs a distinct drive. Drive types make this a bipartite matching
+    /// (a greedy choice can give an untyped request the only SSD a typed request needs), so a
+    /// request that finds no free drive tries to move earlier requests along augmenting paths.
     fn satisfies_storage(&self, wanted: &[StorageRequirement]) -> Result<(), Mismatch> {
+        // The scheduler checks every free system of every PODM: the common cases of no or one
+        // requested drive allocate nothing.
+        match wanted {
+            [] => return Ok(()),
+            [one] if self.drives.iter().any(|d| drive_fits(one, d)) => return Ok(()),
+            [one] => return Err(storage_mismatch(one)),
+            _ => {}
+        }
+        // Largest requests first, so a failure names the hardest request to place.
         let mut order: Vec<&StorageRequirement> = wanted.iter().collect();
         order.sort_by_key(|w| std::cmp::Reverse(w.capacity_gib.unwrap_or(0)));
-        let mut used = vec![false; self.drives.len()];
-        for w in order {
-            let need = w.capacity_gib.unwrap_or(0);
-            let fit = self
-                .drives
-                .iter()
-                .enumerate()
-                .filter(|(i, d)| {
-                    !used[*i]
-                        && d.capacity_gib >= need
-                        && w.drive_type.as_deref().is_none_or(|t| {
-                            d.drive_type
-                                .as_deref()
-                                .is_some_and(|dt| dt.eq_ignore_ascii_case(t))
-                        })
-                })
-                .min_by_key(|(_, d)| d.capacity_gib);
-            match fit {
-                Some((i, _)) => used[i] = true,
-                None => {
-                    return Err(Mismatch {
-                        field: "storage",
-                        detail: format!(
-                            "no free drive of at least {need} GiB{}",
-                            w.drive_type
-                                .as_deref()
-                                .map(|t| format!(" of type {t}"))
-                                .unwrap_or_default()
-                        ),
-                    });
-                }
+        let mut owner: Vec<Option<usize>> = vec![None; self.drives.len()];
+        let mut visited = vec![false; self.drives.len()];
+        for request in 0..order.len() {
+            visited.fill(false);
+            if !assign_drive(request, &order, &self.drives, &mut owner, &mut visited) {
+                return Err(storage_mismatch(order[request]));
             }
         }
         Ok(())
     }
 }
 
+fn storage_mismatch(want: &StorageRequirement) -> Mismatch {
+    Mismatch {
+        field: "storage",
+        detail: format!(
+            "no free drive of at least {} GiB{}",
+            want.capacity_gib.unwrap_or(0),
+            want.drive_type
+                .as_deref()
+                .map(|t| format!(" of type {t}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn drive_fits(want: &StorageRequirement, drive: &DriveSummary) -> bool {
+    drive.capacity_gib >= want.capacity_gib.unwrap_or(0)
+        && want.drive_type.as_deref().is_none_or(|t| {
+            drive
+                .drive_type
+                .as_deref()
+                .is_some_and(|dt| dt.eq_ignore_ascii_case(t))
+        })
+}
+
+/// Kuhn's augmenting path step: gives `request` a drive, moving other requests to other drives
+/// when that frees one. Recursion depth is bounded by the number of requested drives.
+fn assign_drive(
+    request: usize,
+    wanted: &[&StorageRequirement],
+    drives: &[DriveSummary],
+    owner: &mut [Option<usize>],
+    visited: &mut [bool],
+) -> bool {
+    for (d, drive) in drives.iter().enumerate() {
+        if visited[d] || !drive_fits(wanted[request], drive) {
+            continue;
+        }
+        visited[d] = true;
+        let free = match owner[d] {
+            None => true,
+            Some(other) => assign_drive(other, wanted, drives, owner, visited),
+        };
+        if free {
+            owner[d] = Some(request);
+            return true;
+        }
+    }
+    false
+}
+
+/// Allocation-free for ASCII (every model and memory type seen so far); full Unicode
+/// lowercasing otherwise.
 fn contains_ignore_case(haystack: Option<&str>, needle: &str) -> bool {
-    haystack.is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
+    let Some(haystack) = haystack else {
+        return false;
+    };
+    if haystack.is_ascii() && needle.is_ascii() {
+        let needle = needle.as_bytes();
+        return needle.is_empty()
+            || haystack
+                .as_bytes()
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
 }
 
 /// RSD `ComposedNodeState`; unknown values are kept rather than rejected.
@@ -564,6 +612,40 @@ mod tests {
             serde_json::from_str(r#"{"storage":[{"capacity_gib":50},{"capacity_gib":400}]}"#)
                 .unwrap();
         assert_eq!(s.satisfies(&mixed), Ok(()));
+        let one: Requirements =
+            serde_json::from_str(r#"{"storage":[{"capacity_gib":400,"type":"ssd"}]}"#).unwrap();
+        assert_eq!(s.satisfies(&one), Ok(()));
+        let one_too_big: Requirements =
+            serde_json::from_str(r#"{"storage":[{"capacity_gib":600,"type":"SSD"}]}"#).unwrap();
+        assert_eq!(
+            s.satisfies(&one_too_big).unwrap_err().detail,
+            "no free drive of at least 600 GiB of type SSD"
+        );
+    }
+
+    #[test]
+    fn storage_matching_respects_drive_types() {
+        // the untyped request must leave the only SSD to the SSD request
+        let s = system(4, 1024, &[(100, "SSD"), (150, "HDD")]);
+        let r: Requirements = serde_json::from_str(
+            r#"{"storage":[{"capacity_gib":100},{"capacity_gib":50,"type":"SSD"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.satisfies(&r), Ok(()));
+        let three: Requirements = serde_json::from_str(
+            r#"{"storage":[{"capacity_gib":100},{"capacity_gib":50,"type":"SSD"},{"type":"HDD"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.satisfies(&three).unwrap_err().field, "storage");
+    }
+
+    #[test]
+    fn substring_match_ignores_case() {
+        assert!(contains_ignore_case(Some("Intel(R) Xeon(R) E5"), "xEoN"));
+        assert!(contains_ignore_case(Some("Xeon"), ""));
+        assert!(!contains_ignore_case(Some("Xe"), "Xeon"));
+        assert!(!contains_ignore_case(None, "Xeon"));
+        assert!(contains_ignore_case(Some("ÜBER Xeon"), "über"));
     }
 
     #[test]

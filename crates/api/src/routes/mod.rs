@@ -1,3 +1,39 @@
-//! Route handlers, one module per resource.
+//! Route handlers, one module per resource: thin wrappers over `service`.
 
+pub mod flavors;
+pub mod nodes;
+pub mod pod_managers;
 pub mod root;
+pub mod systems;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use valence_redfish::PodmFailure;
+
+/// Names the PODMs missing from an aggregated answer.
+pub const FAILED_PODMS: HeaderName = HeaderName::from_static("valence-failed-podms");
+
+/// `Valence-Failed-Podms: <uuid> (<kind>: <reason>), ...`; empty map when all answered.
+pub fn failed_podms_header(failed: &[PodmFailure]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if failed.is_empty() {
+        return headers;
+    }
+    let text = failed
+        .iter()
+        .map(|f| {
+            let reason: String = f
+                .reason
+                .chars()
+                .map(|c| if c == ',' { ';' } else { c })
+                .filter(|c| c.is_ascii() && !c.is_ascii_control())
+                .take(200)
+                .collect();
+            format!("{} ({:?}: {reason})", f.uuid, f.kind)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        headers.insert(FAILED_PODMS, value);
+    }
+    headers
+}

@@ -44,8 +44,8 @@ fn base_url(headers: &HeaderMap, state: &AppState) -> String {
         .and_then(|h| h.to_str().ok())
         .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| state.public_host.clone());
-    format!("{}://{host}", state.public_scheme)
+        .unwrap_or_else(|| state.settings.public_host.clone());
+    format!("{}://{host}", state.settings.public_scheme)
 }
 
 fn v1_version(base: &str) -> Version {

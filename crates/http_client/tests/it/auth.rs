@@ -290,3 +290,42 @@ async fn dropping_the_last_clone_logs_the_session_out() {
     assert!(eventually(Duration::from_secs(5), || podm.deletes().len() == 1).await);
     assert_eq!(podm.deletes()[0].1.as_deref(), Some("token-1-do-not-log"));
 }
+
+#[tokio::test]
+async fn bearer_token_is_sent_and_request_returns_error_statuses_as_responses() {
+    let seen: Arc<Mutex<Option<HeaderMap>>> = Arc::default();
+    let recorder = seen.clone();
+    let router = Router::new().route(
+        "/v1/nodes",
+        get(move |headers: HeaderMap| async move {
+            *recorder.lock().unwrap() = Some(headers);
+            (
+                StatusCode::CONFLICT,
+                Json(json!({"code": "NoValidPodm", "detail": "nothing fits"})),
+            )
+        }),
+    );
+    let server = serve(router).await;
+    let client = PodmClient::new(config(
+        server.url(),
+        Auth::Bearer {
+            token: SecretString::from("tok-123"),
+        },
+    ))
+    .unwrap();
+    assert!(!format!("{client:?}").contains("tok-123"));
+
+    let response = client
+        .request(valence_http_client::Method::GET, "/v1/nodes", None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 409);
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["code"], "NoValidPodm");
+    let headers = seen.lock().unwrap().take().unwrap();
+    assert_eq!(headers["authorization"], "Bearer tok-123");
+
+    // The plain calls still turn error statuses into errors.
+    let err = client.get_value("/v1/nodes").await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+}

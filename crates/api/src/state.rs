@@ -1,0 +1,84 @@
+//! What every handler can reach: the database, the connections to PODMs, the aggregator, and
+//! the settings they run with.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use valence_pod_manager_api::{ConnectionCache, PodmConfig};
+use valence_redfish::{Aggregator, AggregatorConfig};
+
+/// Most PODM connections kept; far above any fleet so registered PODMs are never evicted.
+const CONNECTION_CAPACITY: u64 = 100_000;
+/// A connection unused this long is closed (its session logged out); the background refresh
+/// keeps every registered PODM's connection in use.
+const CONNECTION_IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// Tunables of the API layer; `bin/valence` fills them from its configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Budget of one HTTP call to a PODM (retries included).
+    pub podm_request_timeout: Duration,
+    pub podm_connect_timeout: Duration,
+    /// How long a compose may wait for the PODM to assemble the node.
+    pub compose_timeout: Duration,
+    /// Budget of a probe made while registering or updating a PODM.
+    pub probe_timeout: Duration,
+    pub aggregator: AggregatorConfig,
+    /// Placement policy of the scheduler.
+    pub policy: valence_scheduler::Policy,
+    /// Used in links when a request carries no `Host` header.
+    pub public_host: String,
+    pub public_scheme: &'static str,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            podm_request_timeout: Duration::from_secs(10),
+            podm_connect_timeout: Duration::from_secs(3),
+            compose_timeout: Duration::from_secs(600),
+            probe_timeout: Duration::from_secs(5),
+            aggregator: AggregatorConfig::default(),
+            policy: valence_scheduler::Policy::Spread,
+            public_host: "127.0.0.1:8181".into(),
+            public_scheme: "http",
+        }
+    }
+}
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: valence_db::Db,
+    pub connections: Arc<ConnectionCache>,
+    pub aggregator: Arc<Aggregator>,
+    pub settings: Arc<Settings>,
+    /// Compose and release work that outlives the request that started it.
+    pub tasks: tokio_util::task::TaskTracker,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("backend", &self.db.backend()).field("settings", &self.settings).finish()
+    }
+}
+
+impl AppState {
+    pub fn new(db: valence_db::Db, settings: Settings) -> Self {
+        Self {
+            db,
+            connections: Arc::new(ConnectionCache::new(CONNECTION_CAPACITY, CONNECTION_IDLE)),
+            aggregator: Arc::new(Aggregator::new(settings.aggregator.clone())),
+            settings: Arc::new(settings),
+            tasks: tokio_util::task::TaskTracker::new(),
+        }
+    }
+
+    /// Applies the API's timeouts to a PODM configuration.
+    pub fn with_timeouts(&self, mut config: PodmConfig) -> PodmConfig {
+        config.request_timeout = self.settings.podm_request_timeout;
+        config.connect_timeout = self.settings.podm_connect_timeout;
+        config.compose_timeout = self.settings.compose_timeout;
+        config
+    }
+}

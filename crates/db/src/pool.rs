@@ -1,0 +1,141 @@
+//! The `Db` handle: a pool of connections, migrations at start-up, and the bridge that runs
+//! blocking diesel work from async code on `spawn_blocking`.
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::r2d2::R2D2Connection;
+
+use crate::connection::{DbConnection, DbConnectionManager, establish};
+use crate::error::{Backend, DbError};
+use crate::migrations;
+use crate::target::DatabaseTarget;
+
+/// A connection borrowed from the pool; derefs to [`DbConnection`].
+pub type PooledDbConnection = r2d2::PooledConnection<DbConnectionManager>;
+
+/// Pool and connection settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// Connections kept open while idle (`None`: as many as `max_connections`).
+    pub min_idle: Option<u32>,
+    /// How long `get` waits for a free connection before failing.
+    pub connection_timeout: Duration,
+    /// How long a SQLite writer waits for another writer's lock before failing.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 10,
+            min_idle: Some(1),
+            connection_timeout: Duration::from_secs(30),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Handle on the database: cheap to clone, shared by every request.
+///
+/// Repository functions take `&mut DbConnection`; run them with [`Db::run`] (one statement or a
+/// few independent ones) or [`Db::transaction`] (all or nothing), or get a connection with
+/// [`Db::get`] in blocking code (CLI, tests).
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<DbConnectionManager>,
+    backend: Backend,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .field("connections", &state.connections)
+            .field("idle_connections", &state.idle_connections)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url`, applies pending migrations and builds the pool.
+    ///
+    /// Blocking: call it before serving, or from `spawn_blocking`.
+    pub fn connect(url: &str, options: &DbOptions) -> Result<Db, DbError> {
+        let target = DatabaseTarget::parse(url)?;
+        let backend = target.backend();
+        // A direct first connection reports the real cause (r2d2 would only time out).
+        let mut first = establish(&target, options.sqlite_busy_timeout)?;
+        let applied = migrations::run_pending(&mut first)?;
+        if !applied.is_empty() {
+            tracing::info!(%backend, versions = ?applied, "applied database migrations");
+        }
+        drop(first);
+        let manager = DbConnectionManager::new(target, options.sqlite_busy_timeout);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(options.min_idle)
+            .connection_timeout(options.connection_timeout)
+            .test_on_check_out(false)
+            .build(manager)?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Which backend this database is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A pooled connection for blocking code. Do not call it on an async worker thread.
+    pub fn get(&self) -> Result<PooledDbConnection, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` with a pooled connection on the blocking thread pool.
+    ///
+    /// A panic inside `work` is resumed in the caller.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut connection = pool.get()?;
+            work(&mut connection)
+        })
+        .await;
+        match outcome {
+            Ok(result) => result,
+            Err(join_error) if join_error.is_panic() => {
+                std::panic::resume_unwind(join_error.into_panic())
+            }
+            Err(_) => Err(DbError::TaskCancelled),
+        }
+    }
+
+    /// Runs `work` in one transaction: committed if it returns `Ok`, rolled back on `Err` or
+    /// panic. Repository functions called inside nest as savepoints.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |connection| connection.transaction(work))
+            .await
+    }
+
+    /// Checks that a connection can be had and answers (for readiness probes).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|connection| {
+            connection
+                .ping()
+                .map_err(|source| DbError::from_query("connection check", source))
+        })
+        .await
+    }
+}

@@ -1,0 +1,170 @@
+//! Several PODMs at once, TLS with the exposed CA, and the command-line entry point.
+
+use std::collections::BTreeSet;
+
+use clap::Parser;
+use http::{Method, StatusCode};
+use valence_podm_sim::{SimArgs, SimConfig, SimError, describe, start, start_fleet, start_many};
+
+use crate::client::{Client, tls_connector};
+
+#[tokio::test]
+async fn tls_is_served_with_a_pinnable_ca() {
+    let podm = start(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    assert!(podm.base_url().starts_with("https://127.0.0.1:"));
+    let ca = podm.ca_pem().unwrap();
+    assert!(ca.contains("BEGIN CERTIFICATE"));
+    assert_ne!(Some(ca), podm.cert_pem());
+
+    let trusting = Client::new(&podm);
+    assert_eq!(trusting.get("/redfish/v1").await.status, StatusCode::OK);
+
+    let stranger = Client::new(&podm).with_tls(Some(tls_connector(None)));
+    let err = stranger
+        .try_send(Method::GET, "/redfish/v1", None)
+        .await
+        .unwrap_err();
+    assert!(err.starts_with("TLS"), "{err}");
+
+    let other = start(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let wrong_ca = Client::new(&podm).with_tls(Some(tls_connector(other.ca_pem())));
+    assert!(
+        wrong_ca
+            .try_send(Method::GET, "/redfish/v1", None)
+            .await
+            .is_err()
+    );
+
+    let plain = Client::new(&podm).with_tls(None);
+    let resp = plain.try_send(Method::GET, "/redfish/v1", None).await;
+    assert!(resp.is_err() || resp.unwrap().status != StatusCode::OK);
+
+    // the certificate survives a restart
+    podm.restart().await.unwrap();
+    assert_eq!(trusting.get("/redfish/v1").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_fleet_gets_distinct_ports_seeds_and_one_ca() {
+    let pods = start_many(
+        3,
+        SimConfig {
+            name: "pod".into(),
+            systems: 4,
+            seed: 10,
+            tls: true,
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ports: BTreeSet<u16> = pods.iter().map(|p| p.addr().port()).collect();
+    assert_eq!(ports.len(), 3);
+    let names: Vec<&str> = pods.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["pod-0", "pod-1", "pod-2"]);
+    assert_eq!(pods[2].inventory().seed, 12);
+    assert_eq!(pods[0].ca_pem(), pods[2].ca_pem());
+    let client =
+        Client::new(&pods[1]).with_tls(Some(crate::client::tls_connector(pods[0].ca_pem())));
+    let root = client.get_json("/redfish/v1").await;
+    assert_eq!(root["UUID"], pods[1].inventory().service_uuid.to_string());
+    assert!(describe(&pods[1]).contains(&pods[1].base_url()));
+}
+
+#[tokio::test]
+async fn a_fleet_from_a_base_port_uses_consecutive_ports() {
+    // A free range is not guaranteed: try a few bases.
+    for attempt in 0..10u16 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port();
+        drop(probe);
+        if base > 65_000 {
+            continue;
+        }
+        match start_many(
+            3,
+            SimConfig {
+                port: base,
+                systems: 1,
+                ..SimConfig::default()
+            },
+        )
+        .await
+        {
+            Ok(pods) => {
+                let ports: Vec<u16> = pods.iter().map(|p| p.addr().port()).collect();
+                assert_eq!(ports, [base, base + 1, base + 2]);
+                return;
+            }
+            Err(SimError::Bind { .. }) => continue,
+            Err(e) => panic!("attempt {attempt}: {e}"),
+        }
+    }
+    panic!("no free range of 3 ports found");
+}
+
+#[tokio::test]
+async fn port_ranges_past_65535_are_refused() {
+    let err = start_many(
+        3,
+        SimConfig {
+            port: 65_534,
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, SimError::Config { field: "port", .. }),
+        "{err}"
+    );
+}
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(flatten)]
+    sim: SimArgs,
+}
+
+#[tokio::test]
+async fn the_cli_starts_a_fleet_and_writes_the_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    let cli = Cli::try_parse_from([
+        "sim",
+        "--pods",
+        "2",
+        "--systems",
+        "5",
+        "--tls",
+        "--ca-out",
+        ca_path.to_str().unwrap(),
+        "--rsd-version",
+        "2.2",
+        "--username",
+        "admin",
+        "--password",
+        "pw",
+    ])
+    .unwrap();
+    let pods = start_fleet(&cli.sim).await.unwrap();
+    assert_eq!(pods.len(), 2);
+    let ca = std::fs::read_to_string(&ca_path).unwrap();
+    assert_eq!(Some(ca.as_str()), pods[0].ca_pem());
+    let client =
+        Client::new(&pods[0]).with_auth(crate::client::Auth::Basic("admin".into(), "pw".into()));
+    let systems = client.get_json("/redfish/v1/Systems").await;
+    assert_eq!(systems["Members@odata.count"], 5);
+    let root = client.get_json("/redfish/v1").await;
+    assert_eq!(root["Oem"]["Intel_RackScale"]["ApiVersion"], "2.2.0");
+}
