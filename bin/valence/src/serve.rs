@@ -65,13 +65,20 @@ impl TuningArgs {
                 cache_ttl: seconds(self.cache_ttl),
                 ..defaults.aggregator.clone()
             },
-            policy: if self.policy == "pack" { valence_scheduler::Policy::Pack } else { valence_scheduler::Policy::Spread },
+            policy: if self.policy == "pack" {
+                valence_scheduler::Policy::Pack
+            } else {
+                valence_scheduler::Policy::Spread
+            },
             ..defaults
         }
     }
 
     pub fn intervals(&self) -> valence_api::background::Intervals {
-        valence_api::background::Intervals { refresh: seconds(self.refresh_interval), health: seconds(self.health_interval) }
+        valence_api::background::Intervals {
+            refresh: seconds(self.refresh_interval),
+            health: seconds(self.health_interval),
+        }
     }
 
     /// How long shutdown waits for composes under way.
@@ -122,9 +129,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             source,
         })?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
-    let settings = valence_api::Settings { public_host: local.to_string(), ..args.tuning.settings() };
+    let settings = valence_api::Settings {
+        public_host: local.to_string(),
+        ..args.tuning.settings()
+    };
     let state = valence_api::AppState::new(db, settings);
-    let background = valence_api::background::Background::spawn(state.clone(), args.tuning.intervals());
+    let background =
+        valence_api::background::Background::spawn(state.clone(), args.tuning.intervals());
     tracing::info!(%local, "Valence API listening");
     // One plain line on stdout so scripts and tests learn the port when listening on port 0.
     println!("listening on http://{local}");
@@ -135,7 +146,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Serve)?;
     background.shutdown().await;
     tasks.close();
-    if tokio::time::timeout(args.tuning.shutdown_grace(), tasks.wait()).await.is_err() {
+    if tokio::time::timeout(args.tuning.shutdown_grace(), tasks.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             pending = tasks.len(),
             "stopping with composes still running; they are resumed or cleaned up at the next start"

@@ -17,7 +17,10 @@ pub struct Intervals {
 
 impl Default for Intervals {
     fn default() -> Self {
-        Self { refresh: Duration::from_secs(30), health: Duration::from_secs(10) }
+        Self {
+            refresh: Duration::from_secs(30),
+            health: Duration::from_secs(10),
+        }
     }
 }
 
@@ -31,9 +34,17 @@ pub struct Background {
 impl Background {
     pub fn spawn(state: AppState, intervals: Intervals) -> Self {
         let token = CancellationToken::new();
-        let refresh = tokio::spawn(every(intervals.refresh, token.clone(), state.clone(), refresh_inventories));
+        let refresh = tokio::spawn(every(
+            intervals.refresh,
+            token.clone(),
+            state.clone(),
+            refresh_inventories,
+        ));
         let health = tokio::spawn(every(intervals.health, token.clone(), state, check_health));
-        Self { token, handles: vec![refresh, health] }
+        Self {
+            token,
+            handles: vec![refresh, health],
+        }
     }
 
     pub async fn shutdown(self) {
@@ -68,7 +79,10 @@ where
 /// PODMs worth talking to in the background: all but those being deleted.
 async fn live_rows(state: &AppState) -> Vec<valence_db::PodManager> {
     match podms::all_rows(state).await {
-        Ok(rows) => rows.into_iter().filter(|r| r.state != valence_db::PodmState::Deleting).collect(),
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|r| r.state != valence_db::PodmState::Deleting)
+            .collect(),
         Err(err) => {
             tracing::warn!(detail = %err.detail, "background: cannot list pod managers");
             Vec::new()
@@ -82,7 +96,11 @@ pub async fn refresh_inventories(state: AppState) {
     let (targets, _) = podms::targets(&state, &rows).await;
     let outcome = state.aggregator.refresh_all(&targets).await;
     if !outcome.failed.is_empty() {
-        tracing::debug!(failed = outcome.failed.len(), ok = outcome.ok.len(), "inventory refresh");
+        tracing::debug!(
+            failed = outcome.failed.len(),
+            ok = outcome.ok.len(),
+            "inventory refresh"
+        );
     }
     podms::persist_health(&state).await;
 }

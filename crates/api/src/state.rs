@@ -59,7 +59,10 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("backend", &self.db.backend()).field("settings", &self.settings).finish()
+        f.debug_struct("AppState")
+            .field("backend", &self.db.backend())
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 

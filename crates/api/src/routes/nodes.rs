@@ -41,28 +41,63 @@ pub struct ComposeQuery {
 }
 
 fn query_uuid(name: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(value.trim())
-        .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, format!("query parameter {name}: {value:?} is not an id")))
+    uuid::Uuid::parse_str(value.trim()).map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("query parameter {name}: {value:?} is not an id"),
+        )
+    })
 }
 
 fn query_enum<T: std::str::FromStr>(name: &str, value: &str, allowed: &str) -> Result<T, ApiError> {
-    value
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, format!("query parameter {name}: {value:?} is not one of {allowed}")))
+    value.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("query parameter {name}: {value:?} is not one of {allowed}"),
+        )
+    })
 }
 
 #[utoipa::path(get, path = "/v1/nodes", tag = "nodes", params(ListQuery),
     responses((status = 200, body = Vec<Node>), (status = 400, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, ValidQuery(q): ValidQuery<ListQuery>) -> Result<axum::Json<Vec<Node>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<ListQuery>,
+) -> Result<axum::Json<Vec<Node>>, ApiError> {
     let filter = valence_db::NodeFilter {
-        podm_uuid: q.podm_id.as_deref().map(|v| query_uuid("podm_id", v)).transpose()?,
-        state: q.state.as_deref().map(|v| query_enum("state", v, "allocating, assembling, ready, failed, deleting")).transpose()?,
+        podm_uuid: q
+            .podm_id
+            .as_deref()
+            .map(|v| query_uuid("podm_id", v))
+            .transpose()?,
+        state: q
+            .state
+            .as_deref()
+            .map(|v| {
+                query_enum(
+                    "state",
+                    v,
+                    "allocating, assembling, ready, failed, deleting",
+                )
+            })
+            .transpose()?,
         name: q.name,
-        managed_by: q.managed_by.as_deref().map(|v| query_enum("managed_by", v, "valence, user")).transpose()?,
-        flavor_uuid: q.flavor_id.as_deref().map(|v| query_uuid("flavor_id", v)).transpose()?,
+        managed_by: q
+            .managed_by
+            .as_deref()
+            .map(|v| query_enum("managed_by", v, "valence, user"))
+            .transpose()?,
+        flavor_uuid: q
+            .flavor_id
+            .as_deref()
+            .map(|v| query_uuid("flavor_id", v))
+            .transpose()?,
     };
     let page = db_page(q.limit, q.marker.as_deref())?;
-    let rows = state.db.run(move |conn| valence_db::nodes::list(conn, &filter, page)).await?;
+    let rows = state
+        .db
+        .run(move |conn| valence_db::nodes::list(conn, &filter, page))
+        .await?;
     Ok(axum::Json(rows.into_iter().map(convert::node).collect()))
 }
 
@@ -81,8 +116,19 @@ pub async fn compose(
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(value) => {
-            let text = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
-            Some(text.ok_or_else(|| ApiError::bad_request("header Idempotency-Key: must be 1 to 255 visible characters"))?.to_owned())
+            let text = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255);
+            Some(
+                text.ok_or_else(|| {
+                    ApiError::bad_request(
+                        "header Idempotency-Key: must be 1 to 255 visible characters",
+                    )
+                })?
+                .to_owned(),
+            )
         }
     };
     Ok(match nodes::compose(&state, body, q.dry_run, key).await? {
@@ -101,7 +147,10 @@ pub async fn compose(
 
 #[utoipa::path(get, path = "/v1/nodes/{uuid}", tag = "nodes", params(("uuid" = String, Path)),
     responses((status = 200, body = NodeDetail), (status = 404, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path(uuid): Path<String>) -> Result<axum::Json<NodeDetail>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+) -> Result<axum::Json<NodeDetail>, ApiError> {
     let uuid = parse_uuid("node", &uuid)?;
     Ok(axum::Json(nodes::detail(&state, uuid).await?))
 }
@@ -109,7 +158,10 @@ pub async fn show(State(state): State<AppState>, Path(uuid): Path<String>) -> Re
 #[utoipa::path(delete, path = "/v1/nodes/{uuid}", tag = "nodes", params(("uuid" = String, Path)),
     responses((status = 204, description = "Released on the PODM and forgotten"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Still being composed"), (status = 502, body = ErrorBody)))]
-pub async fn delete(State(state): State<AppState>, Path(uuid): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let uuid = parse_uuid("node", &uuid)?;
     let row = nodes::get_row(&state, uuid).await?;
     nodes::decompose(&state, row).await?;
@@ -131,6 +183,12 @@ pub async fn action(
 
 #[utoipa::path(post, path = "/v1/nodes/manage", tag = "nodes", request_body = NodeManage,
     responses((status = 201, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn manage(State(state): State<AppState>, ValidJson(body): ValidJson<NodeManage>) -> Result<(StatusCode, axum::Json<Node>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(nodes::manage(&state, body).await?)))
+pub async fn manage(
+    State(state): State<AppState>,
+    ValidJson(body): ValidJson<NodeManage>,
+) -> Result<(StatusCode, axum::Json<Node>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(nodes::manage(&state, body).await?),
+    ))
 }

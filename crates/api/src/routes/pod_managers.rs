@@ -59,16 +59,33 @@ pub struct DeleteQuery {
 #[utoipa::path(get, path = "/v1/pod_managers", tag = "pod_managers", params(ListQuery),
     responses((status = 200, body = Vec<PodManager>, description = "PODMs with usage; `Valence-Failed-Podms` names PODMs that did not answer a refresh"),
         (status = 400, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, ValidQuery(q): ValidQuery<ListQuery>) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<ListQuery>,
+) -> Result<Response, ApiError> {
     let state_filter = q
         .state
         .as_deref()
-        .map(|s| s.parse::<valence_db::PodmState>().map_err(|_| ApiError::new(crate::ErrorCode::InvalidQuery, format!("query parameter state: {s:?} is not active, cordoned or deleting"))))
+        .map(|s| {
+            s.parse::<valence_db::PodmState>().map_err(|_| {
+                ApiError::new(
+                    crate::ErrorCode::InvalidQuery,
+                    format!("query parameter state: {s:?} is not active, cordoned or deleting"),
+                )
+            })
+        })
         .transpose()?;
     let status_filter = q
         .status
         .as_deref()
-        .map(|s| s.parse::<valence_db::PodmStatus>().map_err(|_| ApiError::new(crate::ErrorCode::InvalidQuery, format!("query parameter status: {s:?} is not Online, Offline or Unknown"))))
+        .map(|s| {
+            s.parse::<valence_db::PodmStatus>().map_err(|_| {
+                ApiError::new(
+                    crate::ErrorCode::InvalidQuery,
+                    format!("query parameter status: {s:?} is not Online, Offline or Unknown"),
+                )
+            })
+        })
         .transpose()?;
     let rows = podms::all_rows(&state).await?;
     let rows: Vec<_> = rows
@@ -93,7 +110,10 @@ pub async fn create(
     ValidQuery(q): ValidQuery<CreateQuery>,
     ValidJson(body): ValidJson<PodManagerCreate>,
 ) -> Result<(StatusCode, axum::Json<PodManager>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(podms::register(&state, body, q.verify).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(podms::register(&state, body, q.verify).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/pod_managers/{uuid}", tag = "pod_managers", params(("uuid" = String, Path), ShowQuery),

@@ -34,16 +34,28 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/v1/systems", tag = "systems", params(ListQuery),
     responses((status = 200, body = Vec<System>, description = "Systems of the PODMs that answered; `Valence-Failed-Podms` names the others"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, ValidQuery(q): ValidQuery<ListQuery>) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<ListQuery>,
+) -> Result<Response, ApiError> {
     let podm = q
         .podm_id
         .as_deref()
         .map(|v| {
-            uuid::Uuid::parse_str(v.trim())
-                .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, format!("query parameter podm_id: {v:?} is not an id")))
+            uuid::Uuid::parse_str(v.trim()).map_err(|_| {
+                ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("query parameter podm_id: {v:?} is not an id"),
+                )
+            })
         })
         .transpose()?;
-    let filter = SystemFilter { podm, min_cores: q.min_cores, min_memory_mib: q.min_memory_mib, free_only: q.free };
+    let filter = SystemFilter {
+        podm,
+        min_cores: q.min_cores,
+        min_memory_mib: q.min_memory_mib,
+        free_only: q.free,
+    };
     let (systems, failed) = systems::list(&state, &filter, q.refresh).await?;
     let systems = page_by_id(systems, q.limit, q.marker.as_deref(), |s| &s.id)?;
     Ok((failed_podms_header(&failed), axum::Json(systems)).into_response())
@@ -52,6 +64,9 @@ pub async fn list(State(state): State<AppState>, ValidQuery(q): ValidQuery<ListQ
 #[utoipa::path(get, path = "/v1/systems/{id}", tag = "systems",
     params(("id" = String, Path, description = "`<podm uuid>:<system id>`, or a PODM's system id when only one PODM has it")),
     responses((status = 200, body = System), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Ambiguous system id")))]
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<System>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<System>, ApiError> {
     Ok(axum::Json(systems::show(&state, &id).await?))
 }

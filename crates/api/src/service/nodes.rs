@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use valence_client::types;
 use valence_db::{ManagedBy, NodeState, PodmState, PodmStatus};
-use valence_pod_manager_api::{ComposeObserver, ComposeRequest, ComposedNodeSummary, PodmError, Requirements};
+use valence_pod_manager_api::{
+    ComposeObserver, ComposeRequest, ComposedNodeSummary, PodmError, Requirements,
+};
 use valence_scheduler::{Placement, PlacementRequest, PodmSnapshot};
 
 use crate::AppState;
@@ -47,28 +49,41 @@ async fn plan(state: &AppState, body: types::NodeCompose) -> Result<ComposePlan,
         return Err(ApiError::invalid_field("name", "must not be empty"));
     }
     if name.len() > 255 {
-        return Err(ApiError::invalid_field("name", "must be at most 255 characters"));
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be at most 255 characters",
+        ));
     }
     let podm = body
         .podm_id
         .as_deref()
         .map(|id| {
-            Uuid::parse_str(id.trim()).map_err(|_| ApiError::invalid_field("podm_id", format!("{id:?} is not a pod manager id")))
+            Uuid::parse_str(id.trim()).map_err(|_| {
+                ApiError::invalid_field("podm_id", format!("{id:?} is not a pod manager id"))
+            })
         })
         .transpose()?;
     let (flavor, requirements) = match (body.flavor_id, body.properties) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_field("flavor_id", "give either flavor_id or properties, not both"));
+            return Err(ApiError::invalid_field(
+                "flavor_id",
+                "give either flavor_id or properties, not both",
+            ));
         }
         (Some(flavor_id), None) => {
-            let flavor = crate::routes::flavors::find_flavor(state, &flavor_id).await.map_err(|err| {
-                if err.code == ErrorCode::NotFound {
-                    ApiError::invalid_field("flavor_id", format!("no flavor {flavor_id:?}"))
-                } else {
-                    err
-                }
-            })?;
-            let requirements = convert::stored_requirements(&flavor.properties, &format!("flavor {}", flavor.uuid))?;
+            let flavor = crate::routes::flavors::find_flavor(state, &flavor_id)
+                .await
+                .map_err(|err| {
+                    if err.code == ErrorCode::NotFound {
+                        ApiError::invalid_field("flavor_id", format!("no flavor {flavor_id:?}"))
+                    } else {
+                        err
+                    }
+                })?;
+            let requirements = convert::stored_requirements(
+                &flavor.properties,
+                &format!("flavor {}", flavor.uuid),
+            )?;
             (Some(flavor.uuid), requirements)
         }
         (None, Some(properties)) => (None, properties),
@@ -77,7 +92,13 @@ async fn plan(state: &AppState, body: types::NodeCompose) -> Result<ComposePlan,
     requirements
         .validate()
         .map_err(|e| ApiError::invalid_field(&format!("properties.{}", e.field), e.reason))?;
-    Ok(ComposePlan { name, description: body.description, podm, flavor, requirements })
+    Ok(ComposePlan {
+        name,
+        description: body.description,
+        podm,
+        flavor,
+        requirements,
+    })
 }
 
 fn scheduler_state(state: PodmState) -> valence_scheduler::PodmState {
@@ -90,15 +111,25 @@ fn scheduler_state(state: PodmState) -> valence_scheduler::PodmState {
 
 fn can_compose(row: &valence_db::PodManager) -> bool {
     // Capabilities are unknown until the first successful probe; the PODM decides then.
-    row.capabilities.get("compose").and_then(serde_json::Value::as_bool).unwrap_or(true)
+    row.capabilities
+        .get("compose")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true)
 }
 
 /// Runs the scheduler over every PODM's cached inventory.
-pub async fn place(state: &AppState, requirements: &Requirements, podm: Option<Uuid>) -> Result<Placement, ApiError> {
+pub async fn place(
+    state: &AppState,
+    requirements: &Requirements,
+    podm: Option<Uuid>,
+) -> Result<Placement, ApiError> {
     let rows = podms::all_rows(state).await?;
     // Only the PODMs the scheduler could pick need an inventory.
-    let eligible: Vec<valence_db::PodManager> =
-        rows.iter().filter(|r| r.state == PodmState::Active && podm.is_none_or(|p| p == r.uuid)).cloned().collect();
+    let eligible: Vec<valence_db::PodManager> = rows
+        .iter()
+        .filter(|r| r.state == PodmState::Active && podm.is_none_or(|p| p == r.uuid))
+        .cloned()
+        .collect();
     let (inventories, failed) = podms::inventories(state, &eligible, false).await;
     let failed: std::collections::HashSet<&str> = failed.iter().map(|f| f.uuid.as_str()).collect();
     let uuids: Vec<String> = rows.iter().map(|r| r.uuid.to_string()).collect();
@@ -108,7 +139,11 @@ pub async fn place(state: &AppState, requirements: &Requirements, podm: Option<U
         .zip(&uuids)
         .map(|(row, uuid)| {
             let (status, _, _) = podms::live_status(state, row);
-            let status = if failed.contains(uuid.as_str()) { PodmStatus::Offline } else { status };
+            let status = if failed.contains(uuid.as_str()) {
+                PodmStatus::Offline
+            } else {
+                status
+            };
             PodmSnapshot {
                 uuid,
                 name: &row.name,
@@ -119,7 +154,9 @@ pub async fn place(state: &AppState, requirements: &Requirements, podm: Option<U
                     PodmStatus::Unknown => valence_scheduler::PodmStatus::Unknown,
                 },
                 can_compose: can_compose(row),
-                systems: inventories.get(uuid).map_or(empty.as_slice(), |inv| inv.systems.as_slice()),
+                systems: inventories
+                    .get(uuid)
+                    .map_or(empty.as_slice(), |inv| inv.systems.as_slice()),
             }
         })
         .collect();
@@ -140,10 +177,20 @@ fn no_valid_podm(placement: &Placement, requested: bool) -> ApiError {
     let summary = if rejected.is_empty() {
         "no pod manager is registered".to_owned()
     } else {
-        rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        rejected
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
     };
-    ApiError::new(ErrorCode::NoValidPodm, format!("no pod manager can compose this node: {summary}"))
-        .with("rejected", serde_json::to_value(&rejected).unwrap_or_default())
+    ApiError::new(
+        ErrorCode::NoValidPodm,
+        format!("no pod manager can compose this node: {summary}"),
+    )
+    .with(
+        "rejected",
+        serde_json::to_value(&rejected).unwrap_or_default(),
+    )
 }
 
 /// `POST /v1/nodes`.
@@ -155,7 +202,10 @@ pub async fn compose(
 ) -> Result<ComposeOutcome, ApiError> {
     let plan = plan(state, body).await?;
     if let Some(key) = idempotency_key.clone() {
-        let existing = state.db.run(move |conn| valence_db::nodes::find_by_idempotency_key(conn, &key)).await?;
+        let existing = state
+            .db
+            .run(move |conn| valence_db::nodes::find_by_idempotency_key(conn, &key))
+            .await?;
         if let Some(node) = existing {
             return Ok(ComposeOutcome::Existing(convert::node(node)));
         }
@@ -163,13 +213,19 @@ pub async fn compose(
     let placement = place(state, &plan.requirements, plan.podm).await?;
     let candidates: Vec<Uuid> = match &placement {
         Placement::UnknownPodm { podm_uuid } => {
-            return Err(ApiError::invalid_field("podm_id", format!("no pod manager {podm_uuid}")));
+            return Err(ApiError::invalid_field(
+                "podm_id",
+                format!("no pod manager {podm_uuid}"),
+            ));
         }
-        Placement::NoValidPodm { .. } if !dry_run => return Err(no_valid_podm(&placement, plan.podm.is_some())),
+        Placement::NoValidPodm { .. } if !dry_run => {
+            return Err(no_valid_podm(&placement, plan.podm.is_some()));
+        }
         Placement::NoValidPodm { .. } => Vec::new(),
-        Placement::Ranked { candidates, .. } => {
-            candidates.iter().filter_map(|c| Uuid::parse_str(&c.podm_uuid).ok()).collect()
-        }
+        Placement::Ranked { candidates, .. } => candidates
+            .iter()
+            .filter_map(|c| Uuid::parse_str(&c.podm_uuid).ok())
+            .collect(),
     };
     if dry_run {
         return Ok(ComposeOutcome::Planned(placement));
@@ -177,8 +233,8 @@ pub async fn compose(
     let Some(first) = candidates.first().copied() else {
         return Err(no_valid_podm(&placement, plan.podm.is_some()));
     };
-    let requirements_json =
-        serde_json::to_value(&plan.requirements).map_err(|e| ApiError::internal(format!("cannot store requirements: {e}")))?;
+    let requirements_json = serde_json::to_value(&plan.requirements)
+        .map_err(|e| ApiError::internal(format!("cannot store requirements: {e}")))?;
     let new = valence_db::NewNode {
         name: plan.name.clone(),
         description: plan.description.clone(),
@@ -193,13 +249,21 @@ pub async fn compose(
         managed_by: ManagedBy::Valence,
         idempotency_key: idempotency_key.clone(),
     };
-    let created = state.db.run(move |conn| valence_db::nodes::create(conn, &new)).await;
+    let created = state
+        .db
+        .run(move |conn| valence_db::nodes::create(conn, &new))
+        .await;
     let node = match (created, idempotency_key) {
         (Ok(node), _) => node,
         // Two requests with one key raced: the other one won; answer with its node.
         (Err(err), Some(key)) if err.is_conflict(valence_db::ConflictKind::Unique) => {
-            let existing = state.db.run(move |conn| valence_db::nodes::find_by_idempotency_key(conn, &key)).await?;
-            return existing.map(|n| ComposeOutcome::Existing(convert::node(n))).ok_or_else(|| err.into());
+            let existing = state
+                .db
+                .run(move |conn| valence_db::nodes::find_by_idempotency_key(conn, &key))
+                .await?;
+            return existing
+                .map(|n| ComposeOutcome::Existing(convert::node(n)))
+                .ok_or_else(|| err.into());
         }
         (Err(err), _) => return Err(err.into()),
     };
@@ -239,7 +303,10 @@ impl ComposeObserver for StepRecorder<'_> {
     }
 
     async fn assembling(&self, _node: &ComposedNodeSummary) -> Result<(), PodmError> {
-        let changes = valence_db::NodeUpdate { state: Some(NodeState::Assembling), ..Default::default() };
+        let changes = valence_db::NodeUpdate {
+            state: Some(NodeState::Assembling),
+            ..Default::default()
+        };
         self.record(changes).await
     }
 }
@@ -252,12 +319,19 @@ impl StepRecorder<'_> {
             .run(move |conn| valence_db::nodes::update(conn, uuid, &changes))
             .await
             .map(drop)
-            .map_err(|err| PodmError::Aborted { detail: format!("cannot record the compose step: {err}"), leaked_node: None })
+            .map_err(|err| PodmError::Aborted {
+                detail: format!("cannot record the compose step: {err}"),
+                leaked_node: None,
+            })
     }
 }
 
 async fn update_node(state: &AppState, uuid: Uuid, changes: valence_db::NodeUpdate) {
-    if let Err(err) = state.db.run(move |conn| valence_db::nodes::update(conn, uuid, &changes)).await {
+    if let Err(err) = state
+        .db
+        .run(move |conn| valence_db::nodes::update(conn, uuid, &changes))
+        .await
+    {
         tracing::error!(node = %uuid, %err, "cannot record the node's state");
     }
 }
@@ -328,7 +402,10 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
     let detail = if refusals.is_empty() {
         "no candidate pod manager was left".to_owned()
     } else {
-        format!("every candidate pod manager refused: {}", refusals.join(" | "))
+        format!(
+            "every candidate pod manager refused: {}",
+            refusals.join(" | ")
+        )
     };
     fail(state, node, detail).await;
 }
@@ -348,13 +425,18 @@ async fn fail(state: &AppState, node: Uuid, detail: String) {
 }
 
 pub async fn get_row(state: &AppState, uuid: Uuid) -> Result<valence_db::Node, ApiError> {
-    Ok(state.db.run(move |conn| valence_db::nodes::get(conn, uuid)).await?)
+    Ok(state
+        .db
+        .run(move |conn| valence_db::nodes::get(conn, uuid))
+        .await?)
 }
 
 /// Releases a node on its PODM and forgets it. A node the PODM no longer has is simply
 /// forgotten; a PODM that cannot be reached leaves the node `deleting` for a later retry.
 pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), ApiError> {
-    if matches!(node.state, NodeState::Allocating | NodeState::Assembling) && node.compose_step.is_some() {
+    if matches!(node.state, NodeState::Allocating | NodeState::Assembling)
+        && node.compose_step.is_some()
+    {
         return Err(ApiError::conflict(format!(
             "node {} is being composed; delete it when it is ready or failed",
             node.uuid
@@ -368,19 +450,36 @@ pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), A
             compose_step: Some(step::DELETE.to_owned()),
             resource_uri: None,
         };
-        state.db.run(move |conn| valence_db::nodes::set_progress(conn, uuid, &progress)).await?;
+        state
+            .db
+            .run(move |conn| valence_db::nodes::set_progress(conn, uuid, &progress))
+            .await?;
         let conn = podms::connection(state, &row).await?;
         match conn.delete_node(&uri).await {
             Ok(()) | Err(PodmError::NotFound { .. }) => {}
             Err(err) => {
                 let detail = err.to_string();
-                update_node(state, uuid, valence_db::NodeUpdate { last_error: Some(Some(detail)), ..Default::default() }).await;
+                update_node(
+                    state,
+                    uuid,
+                    valence_db::NodeUpdate {
+                        last_error: Some(Some(detail)),
+                        ..Default::default()
+                    },
+                )
+                .await;
                 return Err(err.into());
             }
         }
-        state.aggregator.invalidate(&node.podm_uuid.to_string()).await;
+        state
+            .aggregator
+            .invalidate(&node.podm_uuid.to_string())
+            .await;
     }
-    state.db.run(move |conn| valence_db::nodes::delete(conn, uuid)).await?;
+    state
+        .db
+        .run(move |conn| valence_db::nodes::delete(conn, uuid))
+        .await?;
     tracing::info!(node = %uuid, podm = %node.podm_uuid, "node released");
     Ok(())
 }
@@ -392,8 +491,16 @@ pub async fn detail(state: &AppState, uuid: Uuid) -> Result<types::NodeDetail, A
     let podm_uuid = row.podm_uuid;
     let resource_uri = row.resource_uri.clone();
     let node = convert::node(row);
-    let mut detail = types::NodeDetail { node, power_state: None, composed_node_state: None, system: None, podm_error: None };
-    let Some(uri) = resource_uri else { return Ok(detail) };
+    let mut detail = types::NodeDetail {
+        node,
+        power_state: None,
+        composed_node_state: None,
+        system: None,
+        podm_error: None,
+    };
+    let Some(uri) = resource_uri else {
+        return Ok(detail);
+    };
     let podm = podms::get_row(state, podm_uuid).await?;
     let conn = podms::connection(state, &podm).await?;
     match tokio::time::timeout(state.settings.aggregator.call_timeout, conn.get_node(&uri)).await {
@@ -403,7 +510,12 @@ pub async fn detail(state: &AppState, uuid: Uuid) -> Result<types::NodeDetail, A
             if let Some(system_uri) = &live.system_uri {
                 let inventory = state.aggregator.cached(&podm_uuid.to_string()).await;
                 detail.system = inventory
-                    .and_then(|inv| inv.systems.iter().find(|s| &s.resource_uri == system_uri).cloned())
+                    .and_then(|inv| {
+                        inv.systems
+                            .iter()
+                            .find(|s| &s.resource_uri == system_uri)
+                            .cloned()
+                    })
                     .map(|s| crate::service::systems::system_body(&podm_uuid.to_string(), s));
             }
         }
@@ -414,30 +526,50 @@ pub async fn detail(state: &AppState, uuid: Uuid) -> Result<types::NodeDetail, A
 }
 
 /// `POST /v1/nodes/{uuid}/action`.
-pub async fn action(state: &AppState, uuid: Uuid, action: types::NodeAction) -> Result<(), ApiError> {
+pub async fn action(
+    state: &AppState,
+    uuid: Uuid,
+    action: types::NodeAction,
+) -> Result<(), ApiError> {
     let row = get_row(state, uuid).await?;
     let Some(uri) = row.resource_uri.clone() else {
-        return Err(ApiError::conflict(format!("node {uuid} is not composed yet ({})", row.state.as_str())));
+        return Err(ApiError::conflict(format!(
+            "node {uuid} is not composed yet ({})",
+            row.state.as_str()
+        )));
     };
     if row.state != NodeState::Ready {
-        return Err(ApiError::conflict(format!("node {uuid} is {}; actions need a ready node", row.state.as_str())));
+        return Err(ApiError::conflict(format!(
+            "node {uuid} is {}; actions need a ready node",
+            row.state.as_str()
+        )));
     }
     let podm = podms::get_row(state, row.podm_uuid).await?;
     let conn = podms::connection(state, &podm).await?;
     match action {
         types::NodeAction::Reset(reset) => conn.reset_node(&uri, &reset.reset_type).await?,
-        types::NodeAction::Boot(boot) => conn.set_boot_source(&uri, &boot.enabled, &boot.target).await?,
+        types::NodeAction::Boot(boot) => {
+            conn.set_boot_source(&uri, &boot.enabled, &boot.target)
+                .await?
+        }
     }
     Ok(())
 }
 
 /// `POST /v1/nodes/manage`: adopts a node composed outside Valence (`managed_by = user`).
 pub async fn manage(state: &AppState, body: types::NodeManage) -> Result<types::Node, ApiError> {
-    let podm_uuid = Uuid::parse_str(body.podm_id.trim())
-        .map_err(|_| ApiError::invalid_field("podm_id", format!("{:?} is not a pod manager id", body.podm_id)))?;
+    let podm_uuid = Uuid::parse_str(body.podm_id.trim()).map_err(|_| {
+        ApiError::invalid_field(
+            "podm_id",
+            format!("{:?} is not a pod manager id", body.podm_id),
+        )
+    })?;
     let podm = match podms::get_row(state, podm_uuid).await {
         Err(err) if err.code == ErrorCode::NotFound => {
-            return Err(ApiError::invalid_field("podm_id", format!("no pod manager {podm_uuid}")));
+            return Err(ApiError::invalid_field(
+                "podm_id",
+                format!("no pod manager {podm_uuid}"),
+            ));
         }
         other => other?,
     };
@@ -449,10 +581,22 @@ pub async fn manage(state: &AppState, body: types::NodeManage) -> Result<types::
     let nodes = conn.list_nodes().await?;
     let found = nodes
         .into_iter()
-        .find(|n| n.index == index || n.resource_uri == index || n.resource_uri.trim_end_matches('/') == index.trim_end_matches('/'))
-        .ok_or_else(|| ApiError::invalid_field("node_index", format!("pod manager {} has no node {index:?}", podm.name)))?;
+        .find(|n| {
+            n.index == index
+                || n.resource_uri == index
+                || n.resource_uri.trim_end_matches('/') == index.trim_end_matches('/')
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "node_index",
+                format!("pod manager {} has no node {index:?}", podm.name),
+            )
+        })?;
     let new = valence_db::NewNode {
-        name: found.name.clone().unwrap_or_else(|| format!("node-{}", found.index)),
+        name: found
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("node-{}", found.index)),
         description: None,
         podm_uuid,
         node_index: Some(found.index.clone()),
@@ -465,6 +609,9 @@ pub async fn manage(state: &AppState, body: types::NodeManage) -> Result<types::
         managed_by: ManagedBy::User,
         idempotency_key: None,
     };
-    let row = state.db.run(move |conn| valence_db::nodes::create(conn, &new)).await?;
+    let row = state
+        .db
+        .run(move |conn| valence_db::nodes::create(conn, &new))
+        .await?;
     Ok(convert::node(row))
 }

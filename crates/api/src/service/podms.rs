@@ -32,7 +32,11 @@ pub fn podm_config(state: &AppState, row: &valence_db::PodManager) -> PodmConfig
             valence_db::AuthType::Basic => AuthType::Basic,
             valence_db::AuthType::Session => AuthType::Session,
         };
-        config = config.with_credentials(auth_type, username.clone(), SecretString::from(password.expose().to_owned()));
+        config = config.with_credentials(
+            auth_type,
+            username.clone(),
+            SecretString::from(password.expose().to_owned()),
+        );
     }
     config.tls_verify = row.tls_verify;
     config.ca_cert = row.tls_ca_cert.clone();
@@ -40,23 +44,37 @@ pub fn podm_config(state: &AppState, row: &valence_db::PodManager) -> PodmConfig
 }
 
 /// The live connection to a registered PODM (cached per uuid).
-pub async fn connection(state: &AppState, row: &valence_db::PodManager) -> Result<Arc<dyn PodManager>, ApiError> {
-    Ok(state.connections.get_or_connect(&podm_config(state, row)).await?)
+pub async fn connection(
+    state: &AppState,
+    row: &valence_db::PodManager,
+) -> Result<Arc<dyn PodManager>, ApiError> {
+    Ok(state
+        .connections
+        .get_or_connect(&podm_config(state, row))
+        .await?)
 }
 
 pub async fn target(state: &AppState, row: &valence_db::PodManager) -> Result<Target, PodmFailure> {
-    connection(state, row).await.map(|conn| Target { uuid: row.uuid.to_string(), name: row.name.clone(), conn }).map_err(|err| {
-        PodmFailure {
+    connection(state, row)
+        .await
+        .map(|conn| Target {
+            uuid: row.uuid.to_string(),
+            name: row.name.clone(),
+            conn,
+        })
+        .map_err(|err| PodmFailure {
             uuid: row.uuid.to_string(),
             name: row.name.clone(),
             kind: valence_redfish::FailureKind::Unreachable,
             reason: err.detail,
-        }
-    })
+        })
 }
 
 /// Targets of `rows`; a PODM whose connection cannot even be built is reported as failed.
-pub async fn targets(state: &AppState, rows: &[valence_db::PodManager]) -> (Vec<Target>, Vec<PodmFailure>) {
+pub async fn targets(
+    state: &AppState,
+    rows: &[valence_db::PodManager],
+) -> (Vec<Target>, Vec<PodmFailure>) {
     let mut ok = Vec::with_capacity(rows.len());
     let mut failed = Vec::new();
     for row in rows {
@@ -71,17 +89,25 @@ pub async fn targets(state: &AppState, rows: &[valence_db::PodManager]) -> (Vec<
 pub async fn all_rows(state: &AppState) -> Result<Vec<valence_db::PodManager>, ApiError> {
     Ok(state
         .db
-        .run(|conn| valence_db::pod_managers::list(conn, &Default::default(), valence_db::Page::default()))
+        .run(|conn| {
+            valence_db::pod_managers::list(conn, &Default::default(), valence_db::Page::default())
+        })
         .await?)
 }
 
 pub async fn get_row(state: &AppState, uuid: Uuid) -> Result<valence_db::PodManager, ApiError> {
-    Ok(state.db.run(move |conn| valence_db::pod_managers::get(conn, uuid)).await?)
+    Ok(state
+        .db
+        .run(move |conn| valence_db::pod_managers::get(conn, uuid))
+        .await?)
 }
 
 /// A PODM's health as the API reports it: the live view when Valence has talked to the PODM
 /// since it started, else what the database remembers.
-pub fn live_status(state: &AppState, row: &valence_db::PodManager) -> (PodmStatus, Option<SystemTime>, Option<String>) {
+pub fn live_status(
+    state: &AppState,
+    row: &valence_db::PodManager,
+) -> (PodmStatus, Option<SystemTime>, Option<String>) {
     let view = state.aggregator.health().view(&row.uuid.to_string());
     match view.status {
         HealthStatus::Unknown => (row.status, None, row.last_error.clone()),
@@ -105,7 +131,10 @@ fn usage(inventory: Option<&Inventory>, counts: NodeCounts) -> types::PodManager
             ratio: inv.usage.ratio,
             available: true,
         },
-        None => types::PodManagerUsage { nodes_valence, ..Default::default() },
+        None => types::PodManagerUsage {
+            nodes_valence,
+            ..Default::default()
+        },
     }
 }
 
@@ -117,14 +146,19 @@ pub fn podm_body(
     counts: NodeCounts,
 ) -> types::PodManager {
     let (status, live_seen, last_error) = live_status(state, row);
-    let last_seen_at = live_seen.map(chrono::DateTime::<chrono::Utc>::from).or(row.last_seen_at.map(utc));
+    let last_seen_at = live_seen
+        .map(chrono::DateTime::<chrono::Utc>::from)
+        .or(row.last_seen_at.map(utc));
     let authentication = row
         .username
         .as_ref()
         .map(|username| {
             vec![types::Authentication {
                 auth_type: row.auth_type.as_str().to_owned(),
-                auth_items: types::AuthItems { username: username.clone(), password: MASKED_PASSWORD.to_owned() },
+                auth_items: types::AuthItems {
+                    username: username.clone(),
+                    password: MASKED_PASSWORD.to_owned(),
+                },
             }]
         })
         .unwrap_or_default();
@@ -162,7 +196,11 @@ pub async fn inventories(
     let (targets, mut failed) = targets(state, rows).await;
     let fanout = state.aggregator.inventories(&targets, refresh).await;
     failed.extend(fanout.failed);
-    let map = fanout.ok.into_iter().map(|(t, inv)| (t.uuid, inv)).collect();
+    let map = fanout
+        .ok
+        .into_iter()
+        .map(|(t, inv)| (t.uuid, inv))
+        .collect();
     (map, failed)
 }
 
@@ -190,18 +228,38 @@ pub async fn list(
         .iter()
         .map(|row| {
             let inv = inventories.get(&row.uuid.to_string()).map(Arc::as_ref);
-            podm_body(state, row, inv, counts.get(&row.uuid).copied().unwrap_or_default())
+            podm_body(
+                state,
+                row,
+                inv,
+                counts.get(&row.uuid).copied().unwrap_or_default(),
+            )
         })
         .collect();
     Ok((bodies, failed))
 }
 
-pub async fn show(state: &AppState, uuid: Uuid, refresh: bool) -> Result<(types::PodManager, Vec<PodmFailure>), ApiError> {
+pub async fn show(
+    state: &AppState,
+    uuid: Uuid,
+    refresh: bool,
+) -> Result<(types::PodManager, Vec<PodmFailure>), ApiError> {
     let row = get_row(state, uuid).await?;
-    let counts = state.db.run(move |conn| valence_db::nodes::counts_per_podm(conn)).await?;
+    let counts = state
+        .db
+        .run(move |conn| valence_db::nodes::counts_per_podm(conn))
+        .await?;
     let (inventories, failed) = inventories(state, std::slice::from_ref(&row), refresh).await;
     let inv = inventories.get(&row.uuid.to_string()).map(Arc::as_ref);
-    Ok((podm_body(state, &row, inv, counts.get(&uuid).copied().unwrap_or_default()), failed))
+    Ok((
+        podm_body(
+            state,
+            &row,
+            inv,
+            counts.get(&uuid).copied().unwrap_or_default(),
+        ),
+        failed,
+    ))
 }
 
 /// Validated registration fields.
@@ -227,7 +285,10 @@ fn validate_name(name: &str) -> Result<String, ApiError> {
         return Err(ApiError::invalid_field("name", "must not be empty"));
     }
     if name.len() > 255 {
-        return Err(ApiError::invalid_field("name", "must be at most 255 characters"));
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be at most 255 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -249,23 +310,39 @@ fn validate_authentication(
                 }
             };
             if one.auth_items.username.trim().is_empty() {
-                return Err(ApiError::invalid_field("authentication[0].auth_items.username", "must not be empty"));
+                return Err(ApiError::invalid_field(
+                    "authentication[0].auth_items.username",
+                    "must not be empty",
+                ));
             }
             if one.auth_items.password.is_empty() || one.auth_items.password == MASKED_PASSWORD {
-                return Err(ApiError::invalid_field("authentication[0].auth_items.password", "must be given"));
+                return Err(ApiError::invalid_field(
+                    "authentication[0].auth_items.password",
+                    "must be given",
+                ));
             }
-            Ok((auth_type, Some((one.auth_items.username.trim().to_owned(), one.auth_items.password.clone()))))
+            Ok((
+                auth_type,
+                Some((
+                    one.auth_items.username.trim().to_owned(),
+                    one.auth_items.password.clone(),
+                )),
+            ))
         }
-        _ => Err(ApiError::invalid_field("authentication", "give at most one entry")),
+        _ => Err(ApiError::invalid_field(
+            "authentication",
+            "give at most one entry",
+        )),
     }
 }
 
 fn validate_ca(ca_cert: Option<String>) -> Result<Option<String>, ApiError> {
     match ca_cert {
         Some(pem) if pem.trim().is_empty() => Ok(None),
-        Some(pem) if !pem.contains("-----BEGIN CERTIFICATE-----") => {
-            Err(ApiError::invalid_field("ca_cert", "is not a PEM certificate (no BEGIN CERTIFICATE line)"))
-        }
+        Some(pem) if !pem.contains("-----BEGIN CERTIFICATE-----") => Err(ApiError::invalid_field(
+            "ca_cert",
+            "is not a PEM certificate (no BEGIN CERTIFICATE line)",
+        )),
         other => Ok(other),
     }
 }
@@ -274,7 +351,12 @@ impl Registration {
     fn from_body(body: types::PodManagerCreate) -> Result<Self, ApiError> {
         let name = validate_name(&body.name)?;
         let url = valence_pod_manager_api::normalize_base_url_text(&body.url).map_err(invalid)?;
-        let driver = body.driver.as_deref().map(str::parse::<Driver>).transpose().map_err(invalid)?;
+        let driver = body
+            .driver
+            .as_deref()
+            .map(str::parse::<Driver>)
+            .transpose()
+            .map_err(invalid)?;
         let (auth_type, credentials) = validate_authentication(&body.authentication)?;
         Ok(Self {
             name,
@@ -317,13 +399,20 @@ async fn probe(state: &AppState, conn: &Arc<dyn PodManager>) -> Result<ProbeInfo
     match tokio::time::timeout(state.settings.probe_timeout, conn.probe()).await {
         Ok(Ok(info)) => Ok(info),
         Ok(Err(err)) => Err(err.to_string()),
-        Err(_) => Err(format!("no answer within {} s", state.settings.probe_timeout.as_secs())),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            state.settings.probe_timeout.as_secs()
+        )),
     }
 }
 
 /// `POST /v1/pod_managers`: probes the PODM, then stores it with what the probe found. An
 /// unreachable PODM is stored `Offline` unless `verify`.
-pub async fn register(state: &AppState, body: types::PodManagerCreate, verify: bool) -> Result<types::PodManager, ApiError> {
+pub async fn register(
+    state: &AppState,
+    body: types::PodManagerCreate,
+    verify: bool,
+) -> Result<types::PodManager, ApiError> {
     let reg = Registration::from_body(body)?;
     // The probe runs before the PODM has its uuid; this connection is dropped afterwards.
     let mut config = state.with_timeouts(PodmConfig::new("registering", reg.url.clone()));
@@ -333,7 +422,11 @@ pub async fn register(state: &AppState, body: types::PodManagerCreate, verify: b
             valence_db::AuthType::Basic => AuthType::Basic,
             valence_db::AuthType::Session => AuthType::Session,
         };
-        config = config.with_credentials(auth_type, username.clone(), SecretString::from(password.clone()));
+        config = config.with_credentials(
+            auth_type,
+            username.clone(),
+            SecretString::from(password.clone()),
+        );
     }
     config.tls_verify = reg.tls_verify;
     config.ca_cert = reg.ca_cert.clone();
@@ -342,7 +435,13 @@ pub async fn register(state: &AppState, body: types::PodManagerCreate, verify: b
     let conn = valence_pod_manager_api::connect(&config)?;
     let probed = probe(state, &conn).await;
     if let (Err(reason), true) = (&probed, verify) {
-        return Err(ApiError::new(ErrorCode::PodmUnreachable, format!("pod manager at {} did not answer the probe: {reason}", reg.url)));
+        return Err(ApiError::new(
+            ErrorCode::PodmUnreachable,
+            format!(
+                "pod manager at {} did not answer the probe: {reason}",
+                reg.url
+            ),
+        ));
     }
     let (driver, driver_source) = match (reg.driver, &probed) {
         (Some(d), _) => (d, "given"),
@@ -356,7 +455,9 @@ pub async fn register(state: &AppState, body: types::PodManagerCreate, verify: b
         driver: db_driver(driver),
         auth_type: reg.auth_type,
         username: reg.credentials.as_ref().map(|(u, _)| u.clone()),
-        password_secret: reg.credentials.map(|(_, p)| valence_db::PasswordSecret::new(p)),
+        password_secret: reg
+            .credentials
+            .map(|(_, p)| valence_db::PasswordSecret::new(p)),
         tls_verify: reg.tls_verify,
         tls_ca_cert: reg.ca_cert,
         description: reg.description,
@@ -364,7 +465,11 @@ pub async fn register(state: &AppState, body: types::PodManagerCreate, verify: b
         capabilities: capabilities_json(probed.as_ref().ok(), driver_source),
     };
     let health = valence_db::Health {
-        status: if probed.is_ok() { PodmStatus::Online } else { PodmStatus::Offline },
+        status: if probed.is_ok() {
+            PodmStatus::Online
+        } else {
+            PodmStatus::Offline
+        },
         last_seen_at: probed.is_ok().then_some(now),
         last_error: probed.as_ref().err().cloned(),
     };
@@ -381,24 +486,40 @@ pub async fn register(state: &AppState, body: types::PodManagerCreate, verify: b
     let key = row.uuid.to_string();
     let inventory = match &probed {
         Ok(_) => {
-            state.aggregator.health().record_success(&key, SystemTime::now());
+            state
+                .aggregator
+                .health()
+                .record_success(&key, SystemTime::now());
             match target(state, &row).await {
                 Ok(t) => state.aggregator.inventory(&t, true).await.ok(),
                 Err(_) => None,
             }
         }
         Err(reason) => {
-            state.aggregator.health().record_failure(&key, reason, tokio::time::Instant::now().into_std());
+            state.aggregator.health().record_failure(
+                &key,
+                reason,
+                tokio::time::Instant::now().into_std(),
+            );
             None
         }
     };
     state.aggregator.health().drain_transitions();
-    Ok(podm_body(state, &row, inventory.as_deref(), NodeCounts::default()))
+    Ok(podm_body(
+        state,
+        &row,
+        inventory.as_deref(),
+        NodeCounts::default(),
+    ))
 }
 
 /// `PATCH /v1/pod_managers/{uuid}`. A change of URL, credentials or TLS drops the old
 /// connection and cached inventory and probes again (the update stands even if the probe fails).
-pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate) -> Result<types::PodManager, ApiError> {
+pub async fn update(
+    state: &AppState,
+    uuid: Uuid,
+    body: types::PodManagerUpdate,
+) -> Result<types::PodManager, ApiError> {
     let mut changes = valence_db::PodManagerUpdate::default();
     if let Some(name) = &body.name {
         changes.name = Some(validate_name(name)?);
@@ -410,7 +531,8 @@ pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate)
         let (auth_type, credentials) = validate_authentication(auth)?;
         changes.auth_type = Some(auth_type);
         changes.username = Some(credentials.as_ref().map(|(u, _)| u.clone()));
-        changes.password_secret = Some(credentials.map(|(_, p)| valence_db::PasswordSecret::new(p)));
+        changes.password_secret =
+            Some(credentials.map(|(_, p)| valence_db::PasswordSecret::new(p)));
     }
     if let Some(description) = body.description {
         changes.description = Some(Some(description));
@@ -429,7 +551,10 @@ pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate)
         Some("active") => Some(PodmState::Active),
         Some("cordoned") => Some(PodmState::Cordoned),
         Some(other) => {
-            return Err(ApiError::invalid_field("state", format!("{other:?} cannot be set (active, cordoned)")));
+            return Err(ApiError::invalid_field(
+                "state",
+                format!("{other:?} cannot be set (active, cordoned)"),
+            ));
         }
     };
     changes.state = new_state;
@@ -439,9 +564,14 @@ pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate)
         || changes.tls_ca_cert.is_some();
 
     if get_row(state, uuid).await?.state == PodmState::Deleting {
-        return Err(ApiError::conflict(format!("pod manager {uuid} is being deleted; it cannot be changed")));
+        return Err(ApiError::conflict(format!(
+            "pod manager {uuid} is being deleted; it cannot be changed"
+        )));
     }
-    let row = state.db.run(move |conn| valence_db::pod_managers::update(conn, uuid, &changes)).await?;
+    let row = state
+        .db
+        .run(move |conn| valence_db::pod_managers::update(conn, uuid, &changes))
+        .await?;
     let key = row.uuid.to_string();
     if reconnect {
         state.connections.invalidate(&key).await;
@@ -449,10 +579,17 @@ pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate)
         if let Ok(conn) = connection(state, &row).await {
             match probe(state, &conn).await {
                 Ok(_) => {
-                    state.aggregator.health().record_success(&key, SystemTime::now());
+                    state
+                        .aggregator
+                        .health()
+                        .record_success(&key, SystemTime::now());
                 }
                 Err(reason) => {
-                    state.aggregator.health().record_failure(&key, &reason, tokio::time::Instant::now().into_std());
+                    state.aggregator.health().record_failure(
+                        &key,
+                        &reason,
+                        tokio::time::Instant::now().into_std(),
+                    );
                 }
             }
             persist_health(state).await;
@@ -463,7 +600,12 @@ pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate)
     }
     let counts = state.db.run(valence_db::nodes::counts_per_podm).await?;
     let inventory = state.aggregator.cached(&key).await;
-    Ok(podm_body(state, &row, inventory.as_deref(), counts.get(&uuid).copied().unwrap_or_default()))
+    Ok(podm_body(
+        state,
+        &row,
+        inventory.as_deref(),
+        counts.get(&uuid).copied().unwrap_or_default(),
+    ))
 }
 
 /// Writes the health changes seen since the last call to the database, and the detected driver
@@ -471,7 +613,9 @@ pub async fn update(state: &AppState, uuid: Uuid, body: types::PodManagerUpdate)
 pub async fn persist_health(state: &AppState) {
     let transitions = state.aggregator.health().drain_transitions();
     for change in transitions {
-        let Ok(uuid) = Uuid::parse_str(&change.uuid) else { continue };
+        let Ok(uuid) = Uuid::parse_str(&change.uuid) else {
+            continue;
+        };
         let view = state.aggregator.health().view(&change.uuid);
         let health = valence_db::Health {
             status: match view.status {
@@ -479,30 +623,66 @@ pub async fn persist_health(state: &AppState) {
                 HealthStatus::Offline => PodmStatus::Offline,
                 HealthStatus::Unknown => PodmStatus::Unknown,
             },
-            last_seen_at: view.last_seen.map(|t| chrono::DateTime::<chrono::Utc>::from(t).naive_utc()),
+            last_seen_at: view
+                .last_seen
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).naive_utc()),
             last_error: view.last_error.clone(),
         };
-        let result = state.db.run(move |conn| valence_db::pod_managers::set_health(conn, uuid, &health)).await;
+        let result = state
+            .db
+            .run(move |conn| valence_db::pod_managers::set_health(conn, uuid, &health))
+            .await;
         match result {
-            Ok(()) => tracing::info!(podm = %change.uuid, from = ?change.from, to = ?change.to, "pod manager health changed"),
+            Ok(()) => {
+                tracing::info!(podm = %change.uuid, from = ?change.from, to = ?change.to, "pod manager health changed")
+            }
             // Deleted meanwhile: nothing to record.
             Err(valence_db::DbError::NotFound { .. }) => {}
-            Err(err) => tracing::warn!(podm = %change.uuid, %err, "cannot record pod manager health"),
+            Err(err) => {
+                tracing::warn!(podm = %change.uuid, %err, "cannot record pod manager health")
+            }
         }
     }
 }
 
 /// Records what a successful probe found, re-detecting the driver unless the operator gave it.
-pub async fn record_probe(state: &AppState, row: &valence_db::PodManager, probe: &ProbeInfo) -> Result<(), ApiError> {
-    let source = row.capabilities.get(DRIVER_SOURCE).and_then(|v| v.as_str()).unwrap_or("given").to_owned();
-    let driver = if source == "given" { row.driver } else { db_driver(probe.driver) };
-    let capabilities = capabilities_json(Some(probe), if source == "given" { "given" } else { "detected" });
+pub async fn record_probe(
+    state: &AppState,
+    row: &valence_db::PodManager,
+    probe: &ProbeInfo,
+) -> Result<(), ApiError> {
+    let source = row
+        .capabilities
+        .get(DRIVER_SOURCE)
+        .and_then(|v| v.as_str())
+        .unwrap_or("given")
+        .to_owned();
+    let driver = if source == "given" {
+        row.driver
+    } else {
+        db_driver(probe.driver)
+    };
+    let capabilities = capabilities_json(
+        Some(probe),
+        if source == "given" {
+            "given"
+        } else {
+            "detected"
+        },
+    );
     if driver == row.driver && capabilities == row.capabilities {
         return Ok(());
     }
     let uuid = row.uuid;
-    let changes = valence_db::PodManagerUpdate { driver: Some(driver), capabilities: Some(capabilities), ..Default::default() };
-    state.db.run(move |conn| valence_db::pod_managers::update(conn, uuid, &changes)).await?;
+    let changes = valence_db::PodManagerUpdate {
+        driver: Some(driver),
+        capabilities: Some(capabilities),
+        ..Default::default()
+    };
+    state
+        .db
+        .run(move |conn| valence_db::pod_managers::update(conn, uuid, &changes))
+        .await?;
     if driver != row.driver {
         state.connections.invalidate(&uuid.to_string()).await;
     }
@@ -515,21 +695,36 @@ async fn valence_nodes(state: &AppState, uuid: Uuid) -> Result<Vec<valence_db::N
         managed_by: Some(valence_db::ManagedBy::Valence),
         ..Default::default()
     };
-    Ok(state.db.run(move |conn| valence_db::nodes::list(conn, &filter, valence_db::Page::default())).await?)
+    Ok(state
+        .db
+        .run(move |conn| valence_db::nodes::list(conn, &filter, valence_db::Page::default()))
+        .await?)
 }
 
 fn node_refs(nodes: &[valence_db::Node]) -> Vec<types::NodeRef> {
     nodes
         .iter()
-        .map(|n| types::NodeRef { uuid: n.uuid.to_string(), name: n.name.clone(), state: n.state.as_str().to_owned() })
+        .map(|n| types::NodeRef {
+            uuid: n.uuid.to_string(),
+            name: n.name.clone(),
+            state: n.state.as_str().to_owned(),
+        })
         .collect()
 }
 
 /// `DELETE /v1/pod_managers/{uuid}?dry_run=true`.
-pub async fn plan_delete(state: &AppState, uuid: Uuid, release: bool) -> Result<types::PodManagerDeletePlan, ApiError> {
+pub async fn plan_delete(
+    state: &AppState,
+    uuid: Uuid,
+    release: bool,
+) -> Result<types::PodManagerDeletePlan, ApiError> {
     get_row(state, uuid).await?;
     let nodes = valence_nodes(state, uuid).await?;
-    Ok(types::PodManagerDeletePlan { podm_id: uuid.to_string(), would_delete: release || nodes.is_empty(), nodes: node_refs(&nodes) })
+    Ok(types::PodManagerDeletePlan {
+        podm_id: uuid.to_string(),
+        would_delete: release || nodes.is_empty(),
+        nodes: node_refs(&nodes),
+    })
 }
 
 /// The safe delete. Refused (409, naming the nodes) while Valence-made nodes remain, unless
@@ -540,7 +735,10 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
     let row = get_row(state, uuid).await?;
     let nodes = valence_nodes(state, uuid).await?;
     if !nodes.is_empty() && !release {
-        let names: Vec<String> = nodes.iter().map(|n| format!("{} ({})", n.name, n.uuid)).collect();
+        let names: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("{} ({})", n.name, n.uuid))
+            .collect();
         return Err(ApiError::new(
             ErrorCode::PodmHasNodes,
             format!(
@@ -553,7 +751,12 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
         .with("nodes", serde_json::to_value(node_refs(&nodes)).unwrap_or_default()));
     }
     if !nodes.is_empty() {
-        state.db.run(move |conn| valence_db::pod_managers::set_state(conn, uuid, PodmState::Deleting).map(drop)).await?;
+        state
+            .db
+            .run(move |conn| {
+                valence_db::pod_managers::set_state(conn, uuid, PodmState::Deleting).map(drop)
+            })
+            .await?;
         tracing::info!(podm = %uuid, nodes = nodes.len(), "releasing the nodes of a pod manager being deleted");
         for node in nodes {
             crate::service::nodes::decompose(state, node).await?;
@@ -563,7 +766,10 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
         .db
         .transaction(move |conn| {
             // Nodes adopted with `nodes/manage` were not made by Valence: forget them.
-            let adopted = valence_db::NodeFilter { podm_uuid: Some(uuid), ..Default::default() };
+            let adopted = valence_db::NodeFilter {
+                podm_uuid: Some(uuid),
+                ..Default::default()
+            };
             for node in valence_db::nodes::list(conn, &adopted, valence_db::Page::default())? {
                 if node.managed_by == valence_db::ManagedBy::User {
                     valence_db::nodes::delete(conn, node.uuid)?;

@@ -27,11 +27,23 @@ pub fn system_body(podm_uuid: &str, s: SystemSummary) -> types::System {
         description: s.description,
         health: s.health,
         power_state: s.power_state,
-        cpu: types::Cpu { count: s.processor_count, cores: s.total_cores, arch: s.instruction_set, model: s.processor_model },
+        cpu: types::Cpu {
+            count: s.processor_count,
+            cores: s.total_cores,
+            arch: s.instruction_set,
+            model: s.processor_model,
+        },
         // GiB with two decimals, as upstream Valence reported memory.
         ram: (s.memory_mib as f64 / 1024.0 * 100.0).round() / 100.0,
         ram_mib: s.memory_mib,
-        storage: s.drives.into_iter().map(|d| types::Drive { capacity_gib: d.capacity_gib, drive_type: d.drive_type }).collect(),
+        storage: s
+            .drives
+            .into_iter()
+            .map(|d| types::Drive {
+                capacity_gib: d.capacity_gib,
+                drive_type: d.drive_type,
+            })
+            .collect(),
         network: s.mac_addresses,
         location: s.location,
         resource_uri: s.resource_uri,
@@ -57,7 +69,11 @@ impl SystemFilter {
 }
 
 /// Systems of all PODMs (or one), sorted by id, and the PODMs that did not answer.
-pub async fn list(state: &AppState, filter: &SystemFilter, refresh: bool) -> Result<(Vec<types::System>, Vec<PodmFailure>), ApiError> {
+pub async fn list(
+    state: &AppState,
+    filter: &SystemFilter,
+    refresh: bool,
+) -> Result<(Vec<types::System>, Vec<PodmFailure>), ApiError> {
     let rows = match filter.podm {
         Some(uuid) => vec![podms::get_row(state, uuid).await?],
         None => podms::all_rows(state).await?,
@@ -66,7 +82,10 @@ pub async fn list(state: &AppState, filter: &SystemFilter, refresh: bool) -> Res
     let mut systems: Vec<types::System> = inventories
         .iter()
         .flat_map(|(uuid, inv)| {
-            inv.systems.iter().filter(|s| filter.keeps(s)).map(move |s| system_body(uuid, s.clone()))
+            inv.systems
+                .iter()
+                .filter(|s| filter.keeps(s))
+                .map(move |s| system_body(uuid, s.clone()))
         })
         .collect();
     systems.sort_by(|a, b| a.id.cmp(&b.id));
@@ -79,10 +98,16 @@ pub async fn show(state: &AppState, id: &str) -> Result<types::System, ApiError>
     if let Some((podm, system)) = id.split_once(':')
         && let Ok(podm_uuid) = Uuid::parse_str(podm)
     {
-        let row = podms::get_row(state, podm_uuid).await.map_err(|_| ApiError::not_found("system", id))?;
-        let (inventories, failed) = podms::inventories(state, std::slice::from_ref(&row), false).await;
+        let row = podms::get_row(state, podm_uuid)
+            .await
+            .map_err(|_| ApiError::not_found("system", id))?;
+        let (inventories, failed) =
+            podms::inventories(state, std::slice::from_ref(&row), false).await;
         if let Some(failure) = failed.first() {
-            return Err(ApiError::new(crate::ErrorCode::PodmUnreachable, format!("pod manager {}: {}", failure.name, failure.reason)));
+            return Err(ApiError::new(
+                crate::ErrorCode::PodmUnreachable,
+                format!("pod manager {}: {}", failure.name, failure.reason),
+            ));
         }
         let found = inventories
             .get(podm)
@@ -105,9 +130,15 @@ pub async fn show(state: &AppState, id: &str) -> Result<types::System, ApiError>
             Ok(system_body(&uuid, s))
         }
         n => {
-            let ids: Vec<String> = matches.iter().map(|(u, s)| system_id(u, &s.system_id)).collect();
-            Err(ApiError::conflict(format!("{n} pod managers have a system {id:?}; use one of: {}", ids.join(", ")))
-                .with("candidates", ids.into()))
+            let ids: Vec<String> = matches
+                .iter()
+                .map(|(u, s)| system_id(u, &s.system_id))
+                .collect();
+            Err(ApiError::conflict(format!(
+                "{n} pod managers have a system {id:?}; use one of: {}",
+                ids.join(", ")
+            ))
+            .with("candidates", ids.into()))
         }
     }
 }
