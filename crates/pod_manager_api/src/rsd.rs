@@ -131,11 +131,19 @@ impl RsdPodm {
         observer: &dyn ComposeObserver,
     ) -> Result<ComposedNodeSummary, StepFailure> {
         let deadline = Instant::now() + self.svc.compose_timeout;
-        let (node, document) = self.wait_for(node_uri, deadline, Phase::Allocated).await?;
+        let first = self
+            .svc
+            .reader
+            .get(node_uri)
+            .await
+            .map_err(StepFailure::Podm)?;
+        let allocated = parse::node(node_uri, &first).map_err(StepFailure::Podm)?;
+        // Told at once, whatever the state, so the caller records the node before anything else.
         observer
-            .allocated(&node)
+            .allocated(&allocated)
             .await
             .map_err(StepFailure::Observer)?;
+        let (node, document) = self.wait_for(node_uri, deadline, Phase::Allocated).await?;
         if node.state == ComposedNodeState::Allocated {
             let (assemble, _) = doc::action(&document, ASSEMBLE).ok_or_else(|| {
                 StepFailure::Podm(PodmError::missing(
