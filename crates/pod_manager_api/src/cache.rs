@@ -99,3 +99,59 @@ fn log_out_in_background(uuid: Arc<String>, connection: Arc<Connection>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::config::AuthType;
+
+    fn config(password: &str) -> PodmConfig {
+        PodmConfig::new("podm-1", "http://127.0.0.1:9").with_credentials(
+            AuthType::Basic,
+            "admin",
+            SecretString::from(password.to_owned()),
+        )
+    }
+
+    #[tokio::test]
+    async fn one_connection_per_podm_until_its_configuration_changes() {
+        let cache = ConnectionCache::default();
+        let a = cache.connection(&config("one")).await.unwrap();
+        let again = cache.connection(&config("one")).await.unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &again),
+            "same configuration, same connection"
+        );
+
+        let changed = cache.connection(&config("two")).await.unwrap();
+        assert!(
+            !Arc::ptr_eq(&a, &changed),
+            "a new password never reuses the old connection"
+        );
+        let mut moved = config("two");
+        moved.url = "http://127.0.0.1:10".into();
+        let moved_conn = cache.connection(&moved).await.unwrap();
+        assert!(!Arc::ptr_eq(&changed, &moved_conn));
+
+        assert!(cache.contains("podm-1"));
+        cache.invalidate("podm-1").await;
+        assert!(!cache.contains("podm-1"));
+        let fresh = cache.connection(&moved).await.unwrap();
+        assert!(!Arc::ptr_eq(&moved_conn, &fresh));
+    }
+
+    #[tokio::test]
+    async fn an_unusable_configuration_is_an_error_naming_the_setting() {
+        let cache = ConnectionCache::default();
+        let mut bad = config("x");
+        bad.url = "https://podm/some/prefix".into();
+        let Err(err) = cache.get_or_connect(&bad).await else {
+            panic!("a path prefix must be refused");
+        };
+        assert!(matches!(err, PodmError::Unreachable { .. }));
+        assert!(err.to_string().contains("url"), "{err}");
+        assert!(!cache.contains("podm-1"));
+    }
+}

@@ -23,6 +23,9 @@ pub struct Block {
     /// For compute blocks: processors and memory as a system would have them.
     pub compute: Option<SystemSummary>,
     pub drives: Vec<DriveSummary>,
+    /// Already part of a composition, shared (`ComposedAndAvailable`): taken only when no
+    /// unused block fits.
+    pub shared: bool,
 }
 
 /// Whether a block can be given to a new composition: unused, or shareable with room left.
@@ -67,7 +70,8 @@ fn has_type(types: &[String], wanted: &str) -> bool {
     types.iter().any(|t| t.eq_ignore_ascii_case(wanted))
 }
 
-/// Reads a free block's processors, memory and drives (inline links, one request each).
+/// Reads a free block's processors, memory and drives (inline links, one request each; a
+/// `ComputerSystem` block is read as its system).
 async fn read_block(svc: &Service, uri: &str, block: &Value) -> Result<Block, PodmError> {
     let types = block_types(block);
     let reader = &svc.reader;
@@ -86,20 +90,40 @@ async fn read_block(svc: &Service, uri: &str, block: &Value) -> Result<Block, Po
                 ..SystemParts::default()
             },
         ))
+    } else if has_type(&types, "ComputerSystem") {
+        // A block holding a whole system: what it offers is that system.
+        match links(block.get("ComputerSystems")).first() {
+            Some(system) => Some(reader.system_summary(system, &Default::default()).await?),
+            None => None,
+        }
     } else {
         None
     };
     let drives = if has_type(&types, "Storage") {
-        let documents = reader.documents_at(links(block.get("Drives"))).await?;
-        documents.iter().map(|(u, v)| parse::drive(u, v)).collect()
+        let drives = reader.documents_at(links(block.get("Drives"))).await?;
+        let trays = reader
+            .documents_at(links(block.get("SimpleStorage")))
+            .await?;
+        drives
+            .iter()
+            .map(|(u, v)| parse::drive(u, v))
+            .chain(trays.iter().flat_map(|(u, v)| parse::simple_storage(u, v)))
+            .collect()
     } else {
         Vec::new()
     };
+    let shared = text(
+        block
+            .get("CompositionStatus")
+            .and_then(|s| s.get("CompositionState")),
+    )
+    .is_some_and(|s| s == "ComposedAndAvailable");
     Ok(Block {
         uri: uri.to_owned(),
         types,
         compute,
         drives,
+        shared,
     })
 }
 
@@ -113,6 +137,7 @@ pub fn choose_blocks(blocks: &[Block], req: &Requirements) -> Result<Vec<String>
     let mut reasons = Vec::new();
     let compute = blocks
         .iter()
+        .filter(|b| !b.shared)
         .filter_map(|b| b.compute.as_ref().map(|c| (b, c)))
         .find(|(b, c)| match c.satisfies(&without_storage) {
             Ok(()) => true,
@@ -151,9 +176,9 @@ pub fn choose_blocks(blocks: &[Block], req: &Requirements) -> Result<Vec<String>
                     })
                     .map(|d| d.capacity_gib)
                     .min()
-                    .map(|size| (size, b))
+                    .map(|size| ((b.shared, size), b))
             })
-            .min_by_key(|(size, _)| *size)
+            .min_by_key(|(preference, _)| *preference)
             .map(|(_, b)| b.uri.clone())
             .ok_or_else(|| PodmError::Conflict {
                 messages: vec![format!(

@@ -64,6 +64,8 @@ pub struct SystemDoc {
     pub storage: Option<String>,
     pub simple_storage: Option<String>,
     pub chassis: Option<String>,
+    /// `Links.Oem.Intel_RackScale.ComposedNode`, where a PODM names the node using the system.
+    pub composed_node: Option<String>,
 }
 
 fn small(value: Option<u64>) -> Option<u32> {
@@ -103,6 +105,10 @@ pub fn system(url: &str, doc: &Value) -> SystemDoc {
             .into_iter()
             .next()
             .or_else(|| link(at(doc, &["Links", "Chassis"]))),
+        composed_node: doc
+            .get("Links")
+            .and_then(rackscale_oem)
+            .and_then(|o| link(o.get("ComposedNode"))),
         resource_uri,
     }
 }

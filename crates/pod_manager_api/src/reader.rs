@@ -6,8 +6,9 @@
 //! `MemorySummary` gives no size) + 1 + N (Ethernet interfaces) + 1 + S + D (storage collection,
 //! each storage, each drive; or 1 + S for `SimpleStorage`). A system with 2 CPUs, 2 NICs, one
 //! storage controller and 2 drives costs 13 requests. With `$expand` each collection is one
-//! request with its members: 1 + 1 + 1 + 1 + 1 + D = 7. Listing also reads the composed nodes once
-//! (1 + K) to know which systems are in use.
+//! request with its members: 1 + 1 + 1 + 1 + 1 + D = 7. The RSD driver also reads the composed
+//! nodes (1 + K requests for K nodes) once per listing, and once per `get_system`, to know which
+//! systems are in use.
 
 use std::collections::HashMap;
 
@@ -99,6 +100,7 @@ impl Reader {
         let composed_node = nodes_by_system
             .get(&system.resource_uri)
             .cloned()
+            .or_else(|| system.composed_node.clone())
             .or_else(|| {
                 // A DMTF composed system is itself the node.
                 parse::is_composed_system(&document).then(|| system.resource_uri.clone())

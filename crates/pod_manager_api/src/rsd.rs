@@ -122,47 +122,57 @@ impl RsdPodm {
         }
     }
 
-    /// Everything after the allocation: the caller deletes the node when this fails.
+    /// Everything after the allocation: the caller deletes the node when this fails. One
+    /// deadline (`compose_timeout`) covers waiting for `Allocated`, assembling and waiting for
+    /// `Assembled`.
     async fn assemble_and_wait(
         &self,
         node_uri: &str,
         observer: &dyn ComposeObserver,
     ) -> Result<ComposedNodeSummary, StepFailure> {
-        let document = self
+        let deadline = Instant::now() + self.svc.compose_timeout;
+        let first = self
             .svc
             .reader
             .get(node_uri)
             .await
             .map_err(StepFailure::Podm)?;
-        let node = parse::node(node_uri, &document).map_err(StepFailure::Podm)?;
+        let allocated = parse::node(node_uri, &first).map_err(StepFailure::Podm)?;
+        // Told at once, whatever the state, so the caller records the node before anything else.
         observer
-            .allocated(&node)
+            .allocated(&allocated)
             .await
             .map_err(StepFailure::Observer)?;
-        let (assemble, _) = doc::action(&document, ASSEMBLE).ok_or_else(|| {
-            StepFailure::Podm(PodmError::missing(
-                node_uri,
-                &format!("Actions.{ASSEMBLE}.target"),
-            ))
-        })?;
-        self.svc
-            .reader
-            .client
-            .post_json(&assemble, &json!({}))
-            .await
-            .map_err(|e| StepFailure::Podm(e.into()))?;
+        let (node, document) = self.wait_for(node_uri, deadline, Phase::Allocated).await?;
+        if node.state == ComposedNodeState::Allocated {
+            let (assemble, _) = doc::action(&document, ASSEMBLE).ok_or_else(|| {
+                StepFailure::Podm(PodmError::missing(
+                    node_uri,
+                    &format!("Actions.{ASSEMBLE}.target"),
+                ))
+            })?;
+            self.svc
+                .reader
+                .client
+                .post_json(&assemble, &json!({}))
+                .await
+                .map_err(|e| StepFailure::Podm(e.into()))?;
+        }
         observer
             .assembling(&node)
             .await
             .map_err(StepFailure::Observer)?;
-        self.wait_assembled(node_uri).await
+        Ok(self.wait_for(node_uri, deadline, Phase::Assembled).await?.0)
     }
 
-    /// Polls `ComposedNodeState` (200 ms, growing to 2 s) until assembled, failed, or the
-    /// compose deadline.
-    async fn wait_assembled(&self, node_uri: &str) -> Result<ComposedNodeSummary, StepFailure> {
-        let timeout = self.svc.compose_timeout;
-        let deadline = Instant::now() + timeout;
+    /// Polls `ComposedNodeState` (200 ms, growing to 2 s) until the node reaches `phase`, fails,
+    /// or the deadline passes. A node already past `Allocated` counts as allocated.
+    async fn wait_for(
+        &self,
+        node_uri: &str,
+        deadline: Instant,
+        phase: Phase,
+    ) -> Result<(ComposedNodeSummary, serde_json::Value), StepFailure> {
         let mut pause = FIRST_POLL;
         loop {
             let document = self
@@ -172,23 +182,44 @@ impl RsdPodm {
                 .await
                 .map_err(StepFailure::Podm)?;
             let node = parse::node(node_uri, &document).map_err(StepFailure::Podm)?;
-            if node.state.is_assembled() {
-                return Ok(node);
-            }
+            let reached = match phase {
+                Phase::Allocated => node.state != ComposedNodeState::Allocating,
+                Phase::Assembled => node.state.is_assembled(),
+            };
             if node.state == ComposedNodeState::Failed {
                 return Err(StepFailure::Failed(format!(
-                    "assembly of {node_uri} ended in state Failed{}",
+                    "{node_uri} ended in state Failed{}",
                     ops::status_note(&document)
                 )));
             }
+            if reached {
+                return Ok((node, document));
+            }
             if Instant::now() + pause >= deadline {
                 return Err(StepFailure::Failed(format!(
-                    "{node_uri} did not reach Assembled within {timeout:?} (last state {})",
+                    "{node_uri} did not become {} within {:?} (last state {})",
+                    phase.name(),
+                    self.svc.compose_timeout,
                     node.state.as_str()
                 )));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 3 / 2).min(LONGEST_POLL);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Allocated,
+    Assembled,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Allocated => "Allocated",
+            Phase::Assembled => "Assembled",
         }
     }
 }
