@@ -547,7 +547,6 @@ pub async fn action(
             row.state.as_str()
         )));
     }
-<<<<<<< HEAD
     let connect = || async {
         let podm = podms::get_row(state, row.podm_uuid).await?;
         podms::connection(state, &podm).await
@@ -578,16 +577,6 @@ pub async fn action(
             format!("not allowed by the node: {operation}"),
         )),
         other => Ok(other?),
-=======
-    let podm = podms::get_row(state, row.podm_uuid).await?;
-    let conn = podms::connection(state, &podm).await?;
-    match action {
-        types::NodeAction::Reset(reset) => conn.reset_node(&uri, &reset.reset_type).await?,
-        types::NodeAction::Boot(boot) => {
-            conn.set_boot_source(&uri, &boot.enabled, &boot.target)
-                .await?
-        }
->>>>>>> feat-podm
     }
 }
 

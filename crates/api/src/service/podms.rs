@@ -245,14 +245,7 @@ pub async fn show(
     refresh: bool,
 ) -> Result<(types::PodManager, Vec<PodmFailure>), ApiError> {
     let row = get_row(state, uuid).await?;
-<<<<<<< HEAD
     let counts = state.db.run(valence_db::nodes::counts_per_podm).await?;
-=======
-    let counts = state
-        .db
-        .run(move |conn| valence_db::nodes::counts_per_podm(conn))
-        .await?;
->>>>>>> feat-podm
     let (inventories, failed) = inventories(state, std::slice::from_ref(&row), refresh).await;
     let inv = inventories.get(&row.uuid.to_string()).map(Arc::as_ref);
     Ok((
