@@ -1,5 +1,6 @@
 //! The `valence` command: the server (`serve`, `migrate`) and the CLI client of its REST API.
 
+mod config;
 mod serve;
 
 use std::process::ExitCode;
@@ -19,7 +20,17 @@ enum Command {
     /// Run the API server.
     Serve(serve::ServeArgs),
     /// Apply pending database migrations and exit (`serve` also applies them at start).
-    Migrate(serve::DatabaseArgs),
+    Migrate(serve::MigrateArgs),
+    /// Work with the server's configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (file, environment, flags) and print the effective one, secrets masked.
+    #[command(after_help = "Example:\n  valence config check --config /etc/valence/valence.toml")]
+    Check(serve::ServeArgs),
 }
 
 fn init_logging() {
@@ -33,7 +44,10 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The server sets up logging from its configuration (format, level).
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_logging();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -45,6 +59,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
+            Command::Config(ConfigCommand::Check(args)) => serve::check_config(&args),
         }
     });
     match result {

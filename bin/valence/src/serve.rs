@@ -1,94 +1,156 @@
 //! `valence serve`: builds the layers, runs migrations, serves the API until SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Args;
 
-/// Where Valence keeps its state.
+use crate::config::{Config, ConfigError, LogFormat, Policy};
+
+/// Where the configuration comes from: a TOML file, then environment variables and flags.
 #[derive(Debug, Clone, Args)]
-pub struct DatabaseArgs {
-    /// `sqlite://PATH`, a bare file path, or `postgres://user:password@host:port/db`.
-    #[arg(long, env = "VALENCE_DATABASE_URL", default_value = "valence.db")]
-    pub database_url: String,
+pub struct ConfigArgs {
+    /// TOML configuration file (see docs/CONFIGURATION.md); every key is optional.
+    #[arg(long, short = 'c', env = "VALENCE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `sqlite://PATH`, a bare file path, or `postgres://user:password@host:port/db`
+    /// [default: valence.db]
+    #[arg(long, env = "VALENCE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl ConfigArgs {
+    /// File (if any) over defaults, then the overrides given here.
+    pub fn load(&self) -> Result<Config, ServeError> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(url) = &self.database_url {
+            config.database.url = url.clone();
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  valence serve\n  valence serve --listen 0.0.0.0:8181 --database-url postgres://valence:secret@db/valence\n  valence serve --config /etc/valence/valence.toml"
+)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "VALENCE_LISTEN", default_value = "127.0.0.1:8181")]
-    pub listen: SocketAddr,
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    #[command(flatten)]
-    pub tuning: TuningArgs,
+    pub config: ConfigArgs,
+    /// Address to listen on [default: 127.0.0.1:8181]
+    #[arg(long, env = "VALENCE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Log format [default: text]
+    #[arg(long, env = "VALENCE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Budget of one call to a PODM, retries included (e.g. 10s) [default: 10s]
+    #[arg(long, env = "VALENCE_PODM_TIMEOUT", value_parser = parse_duration)]
+    pub podm_timeout: Option<std::time::Duration>,
+    /// Deadline of one PODM's part of a request over many PODMs [default: 5s]
+    #[arg(long, env = "VALENCE_FANOUT_TIMEOUT", value_parser = parse_duration)]
+    pub fanout_timeout: Option<std::time::Duration>,
+    /// How long a compose may wait for the PODM to assemble the node [default: 10m]
+    #[arg(long, env = "VALENCE_COMPOSE_TIMEOUT", value_parser = parse_duration)]
+    pub compose_timeout: Option<std::time::Duration>,
+    /// Inventory refresh interval [default: 30s]
+    #[arg(long, env = "VALENCE_REFRESH_INTERVAL", value_parser = parse_duration)]
+    pub refresh_interval: Option<std::time::Duration>,
+    /// How long cached inventories are served [default: 60s]
+    #[arg(long, env = "VALENCE_CACHE_TTL", value_parser = parse_duration)]
+    pub cache_ttl: Option<std::time::Duration>,
+    /// Health check interval [default: 10s]
+    #[arg(long, env = "VALENCE_HEALTH_INTERVAL", value_parser = parse_duration)]
+    pub health_interval: Option<std::time::Duration>,
+    /// Placement policy [default: spread]
+    #[arg(long, env = "VALENCE_POLICY", value_enum)]
+    pub policy: Option<PolicyArg>,
 }
 
-/// Timeouts and intervals of the server.
-#[derive(Debug, Clone, Args)]
-pub struct TuningArgs {
-    /// Budget of one call to a PODM, retries included (seconds).
-    #[arg(long, env = "VALENCE_PODM_TIMEOUT", default_value_t = 10.0)]
-    pub podm_timeout: f64,
-    /// Deadline of one PODM's part of a request over many PODMs (seconds).
-    #[arg(long, env = "VALENCE_FANOUT_TIMEOUT", default_value_t = 5.0)]
-    pub fanout_timeout: f64,
-    /// How long a compose may wait for the PODM to assemble the node (seconds).
-    #[arg(long, env = "VALENCE_COMPOSE_TIMEOUT", default_value_t = 600.0)]
-    pub compose_timeout: f64,
-    /// Inventory refresh interval (seconds).
-    #[arg(long, env = "VALENCE_REFRESH_INTERVAL", default_value_t = 30.0)]
-    pub refresh_interval: f64,
-    /// Health check interval (seconds).
-    #[arg(long, env = "VALENCE_HEALTH_INTERVAL", default_value_t = 10.0)]
-    pub health_interval: f64,
-    /// How long cached inventories are served (seconds).
-    #[arg(long, env = "VALENCE_CACHE_TTL", default_value_t = 60.0)]
-    pub cache_ttl: f64,
-    /// Placement policy: spread (even use of PODMs) or pack (fill one PODM first).
-    #[arg(long, env = "VALENCE_POLICY", default_value = "spread", value_parser = ["spread", "pack"])]
-    pub policy: String,
-}
-
-fn seconds(value: f64) -> std::time::Duration {
-    std::time::Duration::from_secs_f64(value.clamp(0.001, 86_400.0))
-}
-
-impl TuningArgs {
-    pub fn settings(&self) -> valence_api::Settings {
-        let defaults = valence_api::Settings::default();
-        valence_api::Settings {
-            podm_request_timeout: seconds(self.podm_timeout),
-            compose_timeout: seconds(self.compose_timeout),
-            probe_timeout: seconds(self.fanout_timeout),
-            aggregator: valence_redfish::AggregatorConfig {
-                call_timeout: seconds(self.fanout_timeout),
-                cache_ttl: seconds(self.cache_ttl),
-                ..defaults.aggregator.clone()
-            },
-            policy: if self.policy == "pack" {
-                valence_scheduler::Policy::Pack
-            } else {
-                valence_scheduler::Policy::Spread
-            },
-            ..defaults
-        }
+/// A duration as `500ms`, `10s`, `5m`, or a bare number of seconds (`0.5`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return if seconds.is_finite() && seconds > 0.0 && seconds < 1e9 {
+            Ok(std::time::Duration::from_secs_f64(seconds))
+        } else {
+            Err(format!("{text:?} is not a positive number of seconds"))
+        };
     }
+    humantime::parse_duration(text)
+        .map_err(|err| format!("{text:?}: {err} (examples: 500ms, 10s, 5m)"))
+}
 
-    pub fn intervals(&self) -> valence_api::background::Intervals {
-        valence_api::background::Intervals {
-            refresh: seconds(self.refresh_interval),
-            health: seconds(self.health_interval),
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PolicyArg {
+    Spread,
+    Pack,
+}
+
+impl ServeArgs {
+    /// The effective configuration: defaults, then the file, then environment and flags.
+    pub fn effective_config(&self) -> Result<Config, ServeError> {
+        let mut config = self.config.load()?;
+        if let Some(listen) = self.listen {
+            config.server.listen = listen;
         }
+        if let Some(format) = self.log_format {
+            config.logging.format = format;
+        }
+        let set = |target: &mut std::time::Duration, value: Option<std::time::Duration>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut config.podm.request_timeout, self.podm_timeout);
+        set(&mut config.podm.fanout_timeout, self.fanout_timeout);
+        set(&mut config.podm.compose_timeout, self.compose_timeout);
+        set(
+            &mut config.inventory.refresh_interval,
+            self.refresh_interval,
+        );
+        set(&mut config.inventory.cache_ttl, self.cache_ttl);
+        set(&mut config.health.interval, self.health_interval);
+        if let Some(policy) = self.policy {
+            config.scheduler.policy = match policy {
+                PolicyArg::Spread => Policy::Spread,
+                PolicyArg::Pack => Policy::Pack,
+            };
+        }
+        config.validate()?;
+        Ok(config)
     }
+}
 
-    /// How long shutdown waits for composes under way.
-    pub fn shutdown_grace(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(30)
+/// Sets up logging: `RUST_LOG` wins over the configured level.
+pub fn init_logging(config: &crate::config::LoggingConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("database: {0}")]
     Database(#[from] valence_db::DbError),
     #[error("database set-up was interrupted: {0}")]
@@ -103,39 +165,52 @@ pub enum ServeError {
 }
 
 /// Opens the database and applies pending migrations (blocking work, off the async workers).
-pub async fn open_database(args: &DatabaseArgs) -> Result<valence_db::Db, ServeError> {
-    let url = args.database_url.clone();
-    let db = tokio::task::spawn_blocking(move || {
-        valence_db::Db::connect(&url, &valence_db::DbOptions::default())
-    })
-    .await??;
+pub async fn open_database(config: &Config) -> Result<valence_db::Db, ServeError> {
+    let url = config.database.url.clone();
+    let options = valence_db::DbOptions {
+        max_connections: config.database.max_connections,
+        ..Default::default()
+    };
+    let db = tokio::task::spawn_blocking(move || valence_db::Db::connect(&url, &options)).await??;
     Ok(db)
 }
 
+/// `valence config check`: the effective configuration, secrets masked, or what is wrong.
+pub fn check_config(args: &ServeArgs) -> Result<(), ServeError> {
+    let config = args.effective_config()?;
+    print!("{}", config.to_masked_toml()?);
+    Ok(())
+}
+
 /// `valence migrate`: applies pending migrations and exits.
-pub async fn migrate(args: DatabaseArgs) -> Result<(), ServeError> {
-    let db = open_database(&args).await?;
+pub async fn migrate(args: MigrateArgs) -> Result<(), ServeError> {
+    let config = args.config.load()?;
+    let db = open_database(&config).await?;
     println!("database is up to date ({})", db.backend());
     Ok(())
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let db = open_database(&args.database).await?;
-    tracing::info!(backend = %db.backend(), "database ready");
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let config = match args.effective_config() {
+        Ok(config) => config,
+        Err(err) => {
+            init_logging(&crate::config::LoggingConfig::default());
+            return Err(err);
+        }
+    };
+    init_logging(&config.logging);
+    let db = open_database(&config).await?;
+    tracing::info!(backend = %db.backend(), database = %crate::config::mask_url_password(&config.database.url), "database ready");
+    let listen = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| ServeError::Bind {
-            addr: args.listen,
+            addr: listen,
             source,
         })?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
-    let settings = valence_api::Settings {
-        public_host: local.to_string(),
-        ..args.tuning.settings()
-    };
-    let state = valence_api::AppState::new(db, settings);
-    let background =
-        valence_api::background::Background::spawn(state.clone(), args.tuning.intervals());
+    let state = valence_api::AppState::new(db, config.settings(local.to_string()));
+    let background = valence_api::background::Background::spawn(state.clone(), config.intervals());
     tracing::info!(%local, "Valence API listening");
     // One plain line on stdout so scripts and tests learn the port when listening on port 0.
     println!("listening on http://{local}");
@@ -146,7 +221,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Serve)?;
     background.shutdown().await;
     tasks.close();
-    if tokio::time::timeout(args.tuning.shutdown_grace(), tasks.wait())
+    if tokio::time::timeout(config.server.shutdown_grace, tasks.wait())
         .await
         .is_err()
     {
