@@ -29,6 +29,14 @@ pub struct ServerConfig {
     /// How long shutdown waits for composes under way.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// API tokens (made with `valence token create`). Without tokens the API is open and may
+    /// only listen on a loopback address.
+    pub token_file: Option<PathBuf>,
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Requests served at once; more are answered 503.
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +124,10 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8181)),
             shutdown_grace: Duration::from_secs(30),
+            token_file: None,
+            tls_cert: None,
+            tls_key: None,
+            max_concurrent_requests: 1024,
         }
     }
 }
@@ -232,6 +244,18 @@ impl Config {
                 });
             }
         }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "server.tls_cert",
+                detail: "give both server.tls_cert and server.tls_key, or neither".into(),
+            });
+        }
+        if self.server.max_concurrent_requests == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.max_concurrent_requests",
+                detail: "must be at least 1".into(),
+            });
+        }
         if self.podm.fanout_concurrency == 0 {
             return Err(ConfigError::Invalid {
                 key: "podm.fanout_concurrency",
@@ -276,7 +300,6 @@ impl Config {
 
     /// What the API layer runs with.
     pub fn settings(&self, public_host: String) -> valence_api::Settings {
-        let defaults = valence_api::Settings::default();
         valence_api::Settings {
             podm_request_timeout: self.podm.request_timeout,
             podm_connect_timeout: self.podm.connect_timeout,
@@ -297,7 +320,12 @@ impl Config {
                 Policy::Pack => valence_scheduler::Policy::Pack,
             },
             public_host,
-            ..defaults
+            public_scheme: if self.server.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            },
+            max_concurrent_requests: self.server.max_concurrent_requests,
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod config;
 mod serve;
+mod token;
 
 use std::process::ExitCode;
 
@@ -21,9 +22,18 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Apply pending database migrations and exit (`serve` also applies them at start).
     Migrate(serve::MigrateArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Work with the server's configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token, add its hash to the token file, print the token once.
+    Create(token::CreateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +70,9 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Config(ConfigCommand::Check(args)) => serve::check_config(&args),
+            Command::Token(TokenCommand::Create(args)) => {
+                token::create(&args).map_err(|e| e.into())
+            }
         }
     });
     match result {

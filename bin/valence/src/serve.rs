@@ -49,6 +49,15 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8181]
     #[arg(long, env = "VALENCE_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// API token file (see `valence token create`); without it the API is open and loopback-only
+    #[arg(long, env = "VALENCE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key)
+    #[arg(long, env = "VALENCE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, env = "VALENCE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Log format [default: text]
     #[arg(long, env = "VALENCE_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -101,6 +110,13 @@ impl ServeArgs {
         let mut config = self.config.load()?;
         if let Some(listen) = self.listen {
             config.server.listen = listen;
+        }
+        if let Some(file) = &self.token_file {
+            config.server.token_file = Some(file.clone());
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.server.tls_cert = Some(cert.clone());
+            config.server.tls_key = Some(key.clone());
         }
         if let Some(format) = self.log_format {
             config.logging.format = format;
@@ -155,6 +171,16 @@ pub enum ServeError {
     Database(#[from] valence_db::DbError),
     #[error("database set-up was interrupted: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Tokens(#[from] valence_api::auth::TokenFileError),
+    #[error(transparent)]
+    TokenCommand(#[from] crate::token::TokenError),
+    #[error(
+        "refusing to listen on {addr} without API tokens: anyone who reaches it could control every pod manager. Create tokens (valence token create) and set server.token_file, or listen on a loopback address such as 127.0.0.1"
+    )]
+    OpenOnNetwork { addr: SocketAddr },
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -201,24 +227,49 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     init_logging(&config.logging);
     let db = open_database(&config).await?;
     tracing::info!(backend = %db.backend(), database = %crate::config::mask_url_password(&config.database.url), "database ready");
+    let auth = load_tokens(&config)?;
+    let tls = load_tls(&config)?;
     let listen = config.server.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: listen,
-            source,
-        })?;
+    let listener = std::net::TcpListener::bind(listen).map_err(|source| ServeError::Bind {
+        addr: listen,
+        source,
+    })?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
-    let state = valence_api::AppState::new(db, config.settings(local.to_string()));
+    let state = valence_api::AppState::new(db, config.settings(local.to_string())).with_auth(auth);
     let background = valence_api::background::Background::spawn(state.clone(), config.intervals());
-    tracing::info!(%local, "Valence API listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%local, %scheme, "Valence API listening");
     // One plain line on stdout so scripts and tests learn the port when listening on port 0.
-    println!("listening on http://{local}");
+    println!("listening on {scheme}://{local}");
     let tasks = state.tasks.clone();
-    axum::serve(listener, valence_api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve)?;
+    let app = valence_api::router(state).into_make_service();
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        // In-flight requests get a few seconds; composes are waited for below.
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(tls),
+            )
+            .map_err(ServeError::Serve)?
+            .handle(handle)
+            .serve(app)
+            .await
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .map_err(ServeError::Serve)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    }
+    .map_err(ServeError::Serve)?;
     background.shutdown().await;
     tasks.close();
     if tokio::time::timeout(config.server.shutdown_grace, tasks.wait())
@@ -232,6 +283,56 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     tracing::info!("Valence stopped");
     Ok(())
+}
+
+/// API tokens from the token file; without one the API may only listen on loopback.
+fn load_tokens(config: &Config) -> Result<valence_api::auth::Authenticator, ServeError> {
+    let file = match &config.server.token_file {
+        Some(path) => valence_api::auth::TokenFile::read(path)?,
+        None => valence_api::auth::TokenFile::default(),
+    };
+    let auth = valence_api::auth::Authenticator::from_file(&file);
+    if auth.is_enabled() {
+        tracing::info!(tokens = file.tokens.len(), "API tokens required");
+    } else if config.server.listen.ip().is_loopback() {
+        tracing::warn!(
+            "no API tokens configured: the API is open to every local user, so it listens on loopback only"
+        );
+    } else {
+        return Err(ServeError::OpenOnNetwork {
+            addr: config.server.listen,
+        });
+    }
+    Ok(auth)
+}
+
+/// The server's TLS configuration from PEM files (ring provider, as everywhere in Valence).
+fn load_tls(config: &Config) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, ServeError> {
+    use rustls_pki_types::pem::PemObject;
+    let (Some(cert_path), Some(key_path)) = (&config.server.tls_cert, &config.server.tls_key)
+    else {
+        return Ok(None);
+    };
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(cert_path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ServeError::Tls(format!("server.tls_cert {}: {e}", cert_path.display())))?;
+    if certs.is_empty() {
+        return Err(ServeError::Tls(format!(
+            "server.tls_cert {}: no certificate in the file",
+            cert_path.display()
+        )));
+    }
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key_path)
+        .map_err(|e| ServeError::Tls(format!("server.tls_key {}: {e}", key_path.display())))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ServeError::Tls(format!("certificate and key do not work together: {e}")))?;
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Some(std::sync::Arc::new(server)))
 }
 
 async fn shutdown_signal() {

@@ -64,3 +64,25 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Answers 503 (with `Retry-After`) instead of queueing when too many requests are in flight, so
+/// an overload is visible to clients and load balancers rather than a growing backlog.
+pub async fn limit_concurrency(
+    axum::extract::State(slots): axum::extract::State<std::sync::Arc<tokio::sync::Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Ok(_permit) = slots.try_acquire() else {
+        let mut response = ApiError::new(
+            crate::ErrorCode::ServiceUnavailable,
+            "too many requests in flight; retry shortly",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static("1"),
+        );
+        return response;
+    };
+    next.run(request).await
+}

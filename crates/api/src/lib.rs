@@ -1,5 +1,6 @@
 //! Northbound REST API compatible with OpenStack Valence: routes, request/response DTOs, error mapping and OpenAPI.
 
+pub mod auth;
 pub mod background;
 pub mod context;
 pub mod convert;
@@ -29,15 +30,32 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
         title = "Valence API",
         description = "Composable infrastructure over many Redfish pod managers (OpenStack Valence compatible)."
     ),
-    components(schemas(error::ErrorBody, error::ErrorCode))
+    components(schemas(error::ErrorBody, error::ErrorCode)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
 )]
 struct ApiDoc;
 
-/// The whole API: routes, error fallbacks, request ids and the OpenAPI document.
-pub fn router(state: AppState) -> Router {
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Declares the bearer-token scheme (`Authorization: Bearer <token>`) in the document.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::root::root))
         .routes(routes!(routes::root::v1))
+        .routes(routes!(routes::root::healthz))
+        .routes(routes!(routes::root::readyz))
         .routes(routes!(routes::flavors::list, routes::flavors::create))
         .routes(routes!(
             routes::flavors::show,
@@ -62,9 +80,30 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::devices::list))
         .routes(routes!(routes::devices::show))
         .routes(routes!(routes::devices::sync))
-        .split_for_parts();
-    let openapi = std::sync::Arc::new(openapi);
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the API, as served at `/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+/// The whole API: routes, error fallbacks, request ids and the OpenAPI document.
+pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API plus `extra` routes (the web console) behind the same authentication, limits and
+/// request ids.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
+    let (router, openapi) = api_routes();
+    // Rendered once: the document does not change while the server runs.
+    let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        state.settings.max_concurrent_requests.max(1),
+    ));
     router
+        .merge(extra)
         // Upstream Valence spelled the collection both ways.
         .route(
             "/v1/podmanagers",
@@ -79,8 +118,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {
-                let openapi = openapi.clone();
-                async move { axum::Json(openapi.as_ref().clone()) }
+                let body = openapi_json.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
             }),
         )
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such resource") })
@@ -90,7 +134,15 @@ pub fn router(state: AppState) -> Router {
                 "this method is not allowed on this resource",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require_token,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            context::limit_concurrency,
+        ))
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(state)
 }

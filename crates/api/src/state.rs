@@ -29,6 +29,8 @@ pub struct Settings {
     /// Used in links when a request carries no `Host` header.
     pub public_host: String,
     pub public_scheme: &'static str,
+    /// Requests served at once; more are answered 503 at once.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
             policy: valence_scheduler::Policy::Spread,
             public_host: "127.0.0.1:8181".into(),
             public_scheme: "http",
+            max_concurrent_requests: 1024,
         }
     }
 }
@@ -55,6 +58,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Compose and release work that outlives the request that started it.
     pub tasks: tokio_util::task::TaskTracker,
+    pub auth: crate::auth::Authenticator,
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,7 +78,14 @@ impl AppState {
             aggregator: Arc::new(Aggregator::new(settings.aggregator.clone())),
             settings: Arc::new(settings),
             tasks: tokio_util::task::TaskTracker::new(),
+            auth: crate::auth::Authenticator::default(),
         }
+    }
+
+    /// Requires the tokens of `auth` on every request but the open probes.
+    pub fn with_auth(mut self, auth: crate::auth::Authenticator) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// Applies the API's timeouts to a PODM configuration.

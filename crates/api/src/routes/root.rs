@@ -61,7 +61,7 @@ fn v1_version(base: &str) -> Version {
     }
 }
 
-#[utoipa::path(get, path = "/", tag = "root", responses((status = 200, body = Root)))]
+#[utoipa::path(get, path = "/", tag = "root", security(()), responses((status = 200, body = Root)))]
 pub async fn root(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<Root> {
     let base = base_url(&headers, &state);
     axum::Json(Root {
@@ -74,7 +74,7 @@ pub async fn root(State(state): State<AppState>, headers: HeaderMap) -> axum::Js
     })
 }
 
-#[utoipa::path(get, path = "/v1", tag = "root", responses((status = 200, body = V1)))]
+#[utoipa::path(get, path = "/v1", tag = "root", security(()), responses((status = 200, body = V1)))]
 pub async fn v1(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<V1> {
     let base = base_url(&headers, &state);
     let links = ["pod_managers", "nodes", "systems", "flavors", "devices"]
@@ -93,4 +93,34 @@ pub async fn v1(State(state): State<AppState>, headers: HeaderMap) -> axum::Json
         status: "CURRENT".into(),
         links,
     })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// Liveness: the process answers. Cheap; touches nothing.
+#[utoipa::path(get, path = "/healthz", tag = "root", security(()), responses((status = 200, body = Health)))]
+pub async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the database answers (migrations ran before the server started listening). PODM
+/// health does not make Valence unready.
+#[utoipa::path(get, path = "/readyz", tag = "root", security(()),
+    responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Health>, crate::ApiError> {
+    state.db.ping().await.map_err(|err| {
+        tracing::warn!(%err, "readiness check: database unreachable");
+        crate::ApiError::new(
+            crate::ErrorCode::ServiceUnavailable,
+            "the database does not answer",
+        )
+    })?;
+    Ok(axum::Json(Health {
+        status: "ready".into(),
+    }))
 }

@@ -1,0 +1,117 @@
+//! API security of the built server: tokens and roles, loopback-only without tokens, TLS.
+
+use std::process::Command;
+
+use crate::harness::{Server, agent, valence_bin};
+
+fn create_token(dir: &std::path::Path, name: &str, role: &str) -> String {
+    let out = Command::new(valence_bin())
+        .args(["token", "create", "--name", name, "--role", role, "--file"])
+        .arg(dir.join("tokens.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn without_tokens_the_server_refuses_to_listen_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(valence_bin())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("without API tokens") && stderr.contains("token"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tokens_are_required_and_readers_only_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = create_token(dir.path(), "ops", "admin");
+    let reader = create_token(dir.path(), "dashboard", "reader");
+    let file = std::fs::read_to_string(dir.path().join("tokens.toml")).unwrap();
+    assert!(
+        !file.contains(&admin) && !file.contains(&reader),
+        "the token file holds hashes only"
+    );
+    let tokens = dir.path().join("tokens.toml");
+    let server = Server::start(&["--token-file", tokens.to_str().unwrap()]);
+    let http = agent();
+
+    let open = http.get(&server.url("/healthz")).call().unwrap();
+    assert_eq!(open.status().as_u16(), 200);
+    let anonymous = http.get(&server.url("/v1/nodes")).call().unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let wrong = http
+        .get(&server.url("/v1/nodes"))
+        .header("Authorization", "Bearer vlc_nope")
+        .call()
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+
+    let read = http
+        .get(&server.url("/v1/flavors"))
+        .header("Authorization", &format!("Bearer {reader}"))
+        .call()
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    let body = serde_json::json!({"name": "small", "properties": {}});
+    let mut write = http
+        .post(&server.url("/v1/flavors"))
+        .header("Authorization", &format!("Bearer {reader}"))
+        .send_json(&body)
+        .unwrap();
+    assert_eq!(write.status().as_u16(), 403);
+    let refusal: serde_json::Value = write.body_mut().read_json().unwrap();
+    assert_eq!(refusal["code"], "Forbidden");
+    let created = http
+        .post(&server.url("/v1/flavors"))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .send_json(&body)
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+}
+
+#[test]
+fn the_api_serves_https_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    let server = Server::start(&[
+        "--tls-cert",
+        cert_path.to_str().unwrap(),
+        "--tls-key",
+        key_path.to_str().unwrap(),
+    ]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut options = valence_client::ClientOptions::new(server.base.clone());
+        options.ca_cert = Some(cert.cert.pem());
+        let client = valence_client::Client::new(&options).unwrap();
+        assert!(client.list_flavors().await.unwrap().is_empty());
+
+        let untrusted =
+            valence_client::Client::new(&valence_client::ClientOptions::new(server.base.clone()))
+                .unwrap();
+        let err = untrusted.list_flavors().await.unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("issuer"), "{err}");
+    });
+}
