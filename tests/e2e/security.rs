@@ -115,3 +115,108 @@ fn the_api_serves_https_with_the_configured_certificate() {
         assert!(err.to_string().to_lowercase().contains("issuer"), "{err}");
     });
 }
+
+fn valence(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(valence_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stored_password(dir: &std::path::Path) -> String {
+    let db = valence_db::Db::connect(
+        dir.join("valence.db").to_str().unwrap(),
+        &valence_db::DbOptions::default(),
+    )
+    .unwrap();
+    let mut conn = db.get().unwrap();
+    let rows =
+        valence_db::pod_managers::list(&mut conn, &Default::default(), valence_db::Page::default())
+            .unwrap();
+    rows[0]
+        .password_secret
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+#[test]
+fn podm_passwords_are_sealed_at_rest_and_rotated_to_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_a = valence(dir.path(), &["secrets", "generate-key"]);
+    std::fs::write(dir.path().join("a.key"), &key_a.stdout).unwrap();
+    std::fs::write(
+        dir.path().join("valence.toml"),
+        "[secrets]\nkey_file = \"a.key\"\n",
+    )
+    .unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    for f in ["a.key", "valence.toml"] {
+        std::fs::copy(dir.path().join(f), work.path().join(f)).unwrap();
+    }
+    let server = Server::start_in(work, &["--config", "valence.toml"]);
+    let secret = "Rotate-Me-91";
+    let body = serde_json::json!({"name": "p", "url": "http://127.0.0.1:9",
+        "authentication": [{"type": "basic", "auth_items": {"username": "u", "password": secret}}]});
+    let mut created = agent()
+        .post(&server.url("/v1/pod_managers"))
+        .send_json(&body)
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    assert!(
+        !created
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains(secret)
+    );
+    let work = server.stop();
+    let workdir = work.path();
+
+    let sealed_a = stored_password(workdir);
+    assert!(
+        sealed_a.starts_with("$vsec1$") && !sealed_a.contains(secret),
+        "{sealed_a}"
+    );
+
+    // A new current key without the old one cannot open what the old one sealed.
+    let key_b = valence(workdir, &["secrets", "generate-key"]);
+    std::fs::write(workdir.join("b.key"), &key_b.stdout).unwrap();
+    std::fs::write(
+        workdir.join("valence.toml"),
+        "[secrets]\nkey_file = \"b.key\"\n",
+    )
+    .unwrap();
+    let refused = valence(workdir, &["secrets", "rotate", "--config", "valence.toml"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not configured"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    std::fs::write(
+        workdir.join("valence.toml"),
+        "[secrets]\nkey_file = \"b.key\"\nprevious_key_files = [\"a.key\"]\n",
+    )
+    .unwrap();
+    let rotated = valence(workdir, &["secrets", "rotate", "--config", "valence.toml"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("resealed 1"));
+    let sealed_b = stored_password(workdir);
+    assert_ne!(
+        sealed_a.split('$').nth(2),
+        sealed_b.split('$').nth(2),
+        "sealed under another key id"
+    );
+    let again = valence(workdir, &["secrets", "rotate", "--config", "valence.toml"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("resealed 0"));
+}

@@ -19,6 +19,18 @@ pub struct Config {
     pub health: HealthConfig,
     pub scheduler: SchedulerConfig,
     pub logging: LoggingConfig,
+    pub secrets: SecretsConfig,
+}
+
+/// Keys that seal PODM passwords at rest (docs/OPERATIONS.md: rotation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// File holding the current key (base64 of 32 bytes, from `valence secrets generate-key`).
+    /// `VALENCE_SECRET_KEY` (the key itself) takes precedence.
+    pub key_file: Option<PathBuf>,
+    /// Earlier keys, still accepted for opening until `valence secrets rotate` has run.
+    pub previous_key_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,6 +211,8 @@ pub enum ConfigError {
     },
     #[error("configuration file {path}: {detail}")]
     Parse { path: PathBuf, detail: String },
+    #[error("secrets: {0}")]
+    Secret(String),
     #[error("configuration: {key}: {detail}")]
     Invalid { key: &'static str, detail: String },
 }
@@ -327,6 +341,33 @@ impl Config {
             },
             max_concurrent_requests: self.server.max_concurrent_requests,
         }
+    }
+
+    /// The keys that seal PODM passwords: `VALENCE_SECRET_KEY`, else `secrets.key_file`.
+    pub fn secret_box(&self) -> Result<valence_api::secrets::SecretBox, ConfigError> {
+        use valence_api::secrets::{SecretBox, SecretKey};
+        let read = |path: &Path| -> Result<SecretKey, ConfigError> {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            SecretKey::from_base64(&text)
+                .map_err(|e| ConfigError::Secret(format!("{}: {e}", path.display())))
+        };
+        let current = match std::env::var("VALENCE_SECRET_KEY") {
+            Ok(text) if !text.trim().is_empty() => Some(
+                SecretKey::from_base64(&text)
+                    .map_err(|e| ConfigError::Secret(format!("VALENCE_SECRET_KEY: {e}")))?,
+            ),
+            _ => self.secrets.key_file.as_deref().map(read).transpose()?,
+        };
+        let previous = self
+            .secrets
+            .previous_key_files
+            .iter()
+            .map(|p| read(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SecretBox::new(current, previous))
     }
 
     pub fn intervals(&self) -> valence_api::background::Intervals {

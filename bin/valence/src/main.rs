@@ -22,12 +22,27 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Apply pending database migrations and exit (`serve` also applies them at start).
     Migrate(serve::MigrateArgs),
+    /// Keys that seal PODM passwords at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Work with the server's configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Print a new random key (base64); store it in a file readable only by Valence.
+    #[command(
+        after_help = "Example:\n  valence secrets generate-key > /etc/valence/secret.key && chmod 600 /etc/valence/secret.key"
+    )]
+    GenerateKey,
+    /// Reseal every stored PODM password under the current key (after a key change).
+    #[command(after_help = "Example:\n  valence secrets rotate --config /etc/valence/valence.toml")]
+    Rotate(serve::MigrateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +85,11 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Config(ConfigCommand::Check(args)) => serve::check_config(&args),
+            Command::Secrets(SecretsCommand::GenerateKey) => {
+                println!("{}", valence_api::secrets::SecretKey::generate_base64());
+                Ok(())
+            }
+            Command::Secrets(SecretsCommand::Rotate(args)) => serve::rotate_secrets(args).await,
             Command::Token(TokenCommand::Create(args)) => {
                 token::create(&args).map_err(|e| e.into())
             }

@@ -208,6 +208,59 @@ pub fn check_config(args: &ServeArgs) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// `valence secrets rotate`: reseals every PODM password under the current key.
+pub async fn rotate_secrets(args: MigrateArgs) -> Result<(), ServeError> {
+    let config = args.config.load()?;
+    let secrets = config.secret_box()?;
+    if !secrets.is_sealing() {
+        return Err(ConfigError::Secret(
+            "no current key: set secrets.key_file or VALENCE_SECRET_KEY".into(),
+        )
+        .into());
+    }
+    let db = open_database(&config).await?;
+    let resealed = db
+        .transaction(move |conn| {
+            let mut resealed = 0usize;
+            for row in valence_db::pod_managers::list(
+                conn,
+                &Default::default(),
+                valence_db::Page::default(),
+            )? {
+                let Some(stored) = &row.password_secret else {
+                    continue;
+                };
+                if !secrets.needs_reseal(stored.expose()) {
+                    continue;
+                }
+                let plain = secrets.open(stored.expose()).map_err(|e| {
+                    valence_db::DbError::InvalidStoredValue {
+                        entity: "pod manager",
+                        column: "password_secret",
+                        reason: format!("{}: {e}", row.name),
+                    }
+                })?;
+                let sealed = secrets
+                    .seal(secrecy::ExposeSecret::expose_secret(&plain))
+                    .map_err(|e| valence_db::DbError::InvalidStoredValue {
+                        entity: "pod manager",
+                        column: "password_secret",
+                        reason: e.to_string(),
+                    })?;
+                let changes = valence_db::PodManagerUpdate {
+                    password_secret: Some(Some(valence_db::PasswordSecret::new(sealed))),
+                    ..Default::default()
+                };
+                valence_db::pod_managers::update(conn, row.uuid, &changes)?;
+                resealed += 1;
+            }
+            Ok(resealed)
+        })
+        .await?;
+    println!("resealed {resealed} password(s) under the current key");
+    Ok(())
+}
+
 /// `valence migrate`: applies pending migrations and exits.
 pub async fn migrate(args: MigrateArgs) -> Result<(), ServeError> {
     let config = args.config.load()?;
@@ -235,7 +288,15 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         source,
     })?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
-    let state = valence_api::AppState::new(db, config.settings(local.to_string())).with_auth(auth);
+    let secrets = config.secret_box()?;
+    if !secrets.is_sealing() {
+        tracing::warn!(
+            "no secret key configured: PODM passwords are stored as given (see secrets.key_file)"
+        );
+    }
+    let state = valence_api::AppState::new(db, config.settings(local.to_string()))
+        .with_auth(auth)
+        .with_secrets(secrets);
     let background = valence_api::background::Background::spawn(state.clone(), config.intervals());
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, %scheme, "Valence API listening");

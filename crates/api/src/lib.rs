@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod paging;
 pub mod routes;
+pub mod secrets;
 pub mod service;
 pub mod state;
 

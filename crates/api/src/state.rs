@@ -59,6 +59,8 @@ pub struct AppState {
     /// Compose and release work that outlives the request that started it.
     pub tasks: tokio_util::task::TaskTracker,
     pub auth: crate::auth::Authenticator,
+    /// Seals PODM passwords at rest.
+    pub secrets: Arc<crate::secrets::SecretBox>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,7 +81,14 @@ impl AppState {
             settings: Arc::new(settings),
             tasks: tokio_util::task::TaskTracker::new(),
             auth: crate::auth::Authenticator::default(),
+            secrets: Arc::new(crate::secrets::SecretBox::default()),
         }
+    }
+
+    /// Seals PODM passwords with `secrets` from now on.
+    pub fn with_secrets(mut self, secrets: crate::secrets::SecretBox) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
     }
 
     /// Requires the tokens of `auth` on every request but the open probes.

@@ -20,27 +20,38 @@ use crate::error::{ApiError, ErrorCode};
 /// every successful probe).
 const DRIVER_SOURCE: &str = "driver_source";
 
-/// The connection configuration of a registered PODM.
-pub fn podm_config(state: &AppState, row: &valence_db::PodManager) -> PodmConfig {
+/// The connection configuration of a registered PODM (its password opened for the connection).
+pub fn podm_config(state: &AppState, row: &valence_db::PodManager) -> Result<PodmConfig, ApiError> {
     let mut config = PodmConfig::new(row.uuid.to_string(), row.url.clone());
     config.driver = Some(match row.driver {
         valence_db::Driver::Rsd => Driver::Rsd,
         valence_db::Driver::Redfish => Driver::Redfish,
     });
-    if let (Some(username), Some(password)) = (&row.username, &row.password_secret) {
+    if let (Some(username), Some(stored)) = (&row.username, &row.password_secret) {
         let auth_type = match row.auth_type {
             valence_db::AuthType::Basic => AuthType::Basic,
             valence_db::AuthType::Session => AuthType::Session,
         };
-        config = config.with_credentials(
-            auth_type,
-            username.clone(),
-            SecretString::from(password.expose().to_owned()),
-        );
+        let password = state.secrets.open(stored.expose()).map_err(|err| {
+            ApiError::internal(format!(
+                "the password of pod manager {} cannot be opened: {err}",
+                row.name
+            ))
+        })?;
+        config = config.with_credentials(auth_type, username.clone(), password);
     }
     config.tls_verify = row.tls_verify;
     config.ca_cert = row.tls_ca_cert.clone();
-    state.with_timeouts(config)
+    Ok(state.with_timeouts(config))
+}
+
+/// The stored form of a password given by the operator.
+fn seal(state: &AppState, password: &str) -> Result<valence_db::PasswordSecret, ApiError> {
+    state
+        .secrets
+        .seal(password)
+        .map(valence_db::PasswordSecret::new)
+        .map_err(|err| ApiError::internal(format!("cannot seal the password: {err}")))
 }
 
 /// The live connection to a registered PODM (cached per uuid).
@@ -50,7 +61,7 @@ pub async fn connection(
 ) -> Result<Arc<dyn PodManager>, ApiError> {
     Ok(state
         .connections
-        .get_or_connect(&podm_config(state, row))
+        .get_or_connect(&podm_config(state, row)?)
         .await?)
 }
 
@@ -454,7 +465,9 @@ pub async fn register(
         username: reg.credentials.as_ref().map(|(u, _)| u.clone()),
         password_secret: reg
             .credentials
-            .map(|(_, p)| valence_db::PasswordSecret::new(p)),
+            .as_ref()
+            .map(|(_, p)| seal(state, p))
+            .transpose()?,
         tls_verify: reg.tls_verify,
         tls_ca_cert: reg.ca_cert,
         description: reg.description,
@@ -528,8 +541,12 @@ pub async fn update(
         let (auth_type, credentials) = validate_authentication(auth)?;
         changes.auth_type = Some(auth_type);
         changes.username = Some(credentials.as_ref().map(|(u, _)| u.clone()));
-        changes.password_secret =
-            Some(credentials.map(|(_, p)| valence_db::PasswordSecret::new(p)));
+        changes.password_secret = Some(
+            credentials
+                .as_ref()
+                .map(|(_, p)| seal(state, p))
+                .transpose()?,
+        );
     }
     if let Some(description) = body.description {
         changes.description = Some(Some(description));

@@ -29,6 +29,10 @@ pub struct Reply {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        Self::with_secrets(valence_api::secrets::SecretBox::default())
+    }
+
+    pub fn with_secrets(secrets: valence_api::secrets::SecretBox) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("valence.db").display());
         let db = valence_db::Db::connect(&url, &valence_db::DbOptions::default()).unwrap();
@@ -42,7 +46,7 @@ impl TestApp {
             },
             ..defaults
         };
-        let state = AppState::new(db, settings);
+        let state = AppState::new(db, settings).with_secrets(secrets);
         TestApp {
             router: valence_api::router(state.clone()),
             state,

@@ -221,7 +221,7 @@ async fn debug_output_of_the_state_and_connections_has_no_password() {
         .run(move |conn| valence_db::pod_managers::get(conn, uuid.parse().unwrap()))
         .await
         .unwrap();
-    let config = valence_api::service::podms::podm_config(&app.state, &row);
+    let config = valence_api::service::podms::podm_config(&app.state, &row).unwrap();
     let conn = valence_api::service::podms::connection(&app.state, &row)
         .await
         .unwrap();
@@ -234,4 +234,27 @@ async fn debug_output_of_the_state_and_connections_has_no_password() {
         assert!(!text.contains(crate::harness::PASSWORD), "{text}");
     }
     drop(conn);
+}
+
+#[tokio::test]
+async fn with_a_key_passwords_are_sealed_at_rest_and_still_work() {
+    use valence_api::secrets::{SecretBox, SecretKey};
+    let key = SecretKey::from_base64(&SecretKey::generate_base64()).unwrap();
+    let app = TestApp::with_secrets(SecretBox::new(Some(key), vec![]));
+    let pod = sim("pod", 2, 1).await;
+    let uuid = app.register("pod", &pod).await;
+    let row = app
+        .state
+        .db
+        .run(move |conn| valence_db::pod_managers::get(conn, uuid.parse().unwrap()))
+        .await
+        .unwrap();
+    let stored = row.password_secret.as_ref().unwrap().expose().to_owned();
+    assert!(stored.starts_with("$vsec1$"), "{stored}");
+    assert!(!stored.contains(crate::harness::PASSWORD));
+    // The sealed password is what the connection logs in with.
+    let listed = app
+        .call(Method::GET, "/v1/systems?refresh=true", None)
+        .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 2, "{}", listed.text);
 }
