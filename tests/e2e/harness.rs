@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A running `valence serve`, killed when dropped.
 pub struct Server {
@@ -93,4 +93,19 @@ pub fn get_json(url: &str) -> (u16, serde_json::Value) {
         .read_json()
         .unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// Polls `check` until it returns `Some`, or panics after `deadline` naming `what`.
+pub fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

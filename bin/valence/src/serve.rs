@@ -303,6 +303,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     // One plain line on stdout so scripts and tests learn the port when listening on port 0.
     println!("listening on {scheme}://{local}");
     let tasks = state.tasks.clone();
+    let instance = state.clone();
     let app = valence_api::router(state).into_make_service();
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -342,6 +343,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             "stopping with composes still running; they are resumed or cleaned up at the next start"
         );
     }
+    valence_api::service::recovery::sign_off(&instance).await;
     tracing::info!("Valence stopped");
     Ok(())
 }

@@ -40,10 +40,24 @@ impl Background {
             state.clone(),
             refresh_inventories,
         ));
-        let health = tokio::spawn(every(intervals.health, token.clone(), state, check_health));
+        let health = tokio::spawn(every(
+            intervals.health,
+            token.clone(),
+            state.clone(),
+            check_health,
+        ));
+        let heartbeat = intervals.health;
+        let recovery = tokio::spawn(every(
+            intervals.health,
+            token.clone(),
+            state,
+            move |state| async move {
+                crate::service::recovery::run_once(&state, heartbeat).await;
+            },
+        ));
         Self {
             token,
-            handles: vec![refresh, health],
+            handles: vec![refresh, health, recovery],
         }
     }
 

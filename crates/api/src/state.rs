@@ -61,6 +61,8 @@ pub struct AppState {
     pub auth: crate::auth::Authenticator,
     /// Seals PODM passwords at rest.
     pub secrets: Arc<crate::secrets::SecretBox>,
+    /// This server process, as recorded on the work it drives (a fresh id at every start).
+    pub instance_id: String,
 }
 
 impl std::fmt::Debug for AppState {
@@ -82,6 +84,7 @@ impl AppState {
             tasks: tokio_util::task::TaskTracker::new(),
             auth: crate::auth::Authenticator::default(),
             secrets: Arc::new(crate::secrets::SecretBox::default()),
+            instance_id: uuid::Uuid::new_v4().to_string(),
         }
     }
 

@@ -18,6 +18,7 @@ mod types;
 
 pub mod devices;
 pub mod flavors;
+pub mod instances;
 pub mod nodes;
 pub mod pod_managers;
 

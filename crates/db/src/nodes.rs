@@ -41,6 +41,8 @@ pub struct Node {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The Valence instance driving the step under way (`compose_step`), if any.
+    pub owner_instance: Option<String>,
 }
 
 /// What is needed to record a node.
@@ -58,6 +60,8 @@ pub struct NewNode {
     pub requirements: serde_json::Value,
     pub managed_by: ManagedBy,
     pub idempotency_key: Option<String>,
+    /// The Valence instance that drives the first step.
+    pub owner_instance: Option<String>,
 }
 
 /// Changes to a node: `None` leaves a field alone; for nullable fields `Some(None)` clears it.
@@ -77,6 +81,7 @@ pub struct NodeUpdate {
     pub requirements: Option<serde_json::Value>,
     pub managed_by: Option<ManagedBy>,
     pub last_error: Option<Option<String>>,
+    pub owner_instance: Option<Option<String>>,
 }
 
 /// A step of composing or releasing a node: the new state, the PODM call now under way
@@ -125,6 +130,7 @@ struct NodeRow {
     last_error: Option<String>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    owner_instance: Option<String>,
 }
 
 impl TryFrom<NodeRow> for Node {
@@ -148,6 +154,7 @@ impl TryFrom<NodeRow> for Node {
             last_error: row.last_error,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            owner_instance: row.owner_instance,
         })
     }
 }
@@ -171,6 +178,7 @@ struct NewNodeRow<'a> {
     last_error: Option<&'a str>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    owner_instance: Option<&'a str>,
 }
 
 #[derive(AsChangeset)]
@@ -188,6 +196,7 @@ struct NodeChangeset {
     requirements: Option<String>,
     managed_by: Option<&'static str>,
     last_error: Option<Option<String>>,
+    owner_instance: Option<Option<String>>,
     updated_at: NaiveDateTime,
 }
 
@@ -236,6 +245,7 @@ pub fn create(conn: &mut DbConnection, new: &NewNode) -> Result<Node, DbError> {
         last_error: None,
         created_at: now,
         updated_at: now,
+        owner_instance: new.owner_instance.as_deref(),
     };
     diesel::insert_into(nodes::table)
         .values(&row)
@@ -394,6 +404,7 @@ pub fn update(conn: &mut DbConnection, uuid: Uuid, changes: &NodeUpdate) -> Resu
         requirements: changes.requirements.as_ref().map(json_text),
         managed_by: changes.managed_by.map(ManagedBy::as_str),
         last_error: changes.last_error.clone(),
+        owner_instance: changes.owner_instance.clone(),
         updated_at: utc_now(),
     };
     let updated = diesel::update(nodes::table.find(uuid.to_string()))
@@ -433,4 +444,42 @@ pub fn delete(conn: &mut DbConnection, uuid: Uuid) -> Result<(), DbError> {
         return Err(not_found(uuid));
     }
     Ok(())
+}
+
+/// Nodes with a step under way (`compose_step` set), oldest first: what a restart or another
+/// instance may have to finish.
+pub fn in_progress(conn: &mut DbConnection) -> Result<Vec<Node>, DbError> {
+    nodes::table
+        .filter(nodes::compose_step.is_not_null())
+        .order((nodes::created_at.asc(), nodes::uuid.asc()))
+        .load::<NodeRow>(conn)
+        .map_err(query_error)?
+        .into_iter()
+        .map(Node::try_from)
+        .collect()
+}
+
+/// Makes `owner` the instance driving the node's step, if the node is still owned by
+/// `expected` (None: by nobody). Exactly one of several instances racing for it wins.
+pub fn claim(
+    conn: &mut DbConnection,
+    uuid: Uuid,
+    expected: Option<&str>,
+    owner: &str,
+) -> Result<bool, DbError> {
+    let target = nodes::table.filter(nodes::uuid.eq(uuid.to_string()));
+    let set = (
+        nodes::owner_instance.eq(owner),
+        nodes::updated_at.eq(utc_now()),
+    );
+    let updated = match expected {
+        Some(previous) => diesel::update(target.filter(nodes::owner_instance.eq(previous)))
+            .set(set)
+            .execute(conn),
+        None => diesel::update(target.filter(nodes::owner_instance.is_null()))
+            .set(set)
+            .execute(conn),
+    }
+    .map_err(query_error)?;
+    Ok(updated == 1)
 }

@@ -39,6 +39,8 @@ pub struct PodManager {
     pub capabilities: serde_json::Value,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The Valence instance releasing this PODM's nodes while it is `deleting`, if any.
+    pub owner_instance: Option<String>,
 }
 
 /// What is needed to register a pod manager. It starts `active` with status `Unknown`.
@@ -114,6 +116,7 @@ struct PodManagerRow {
     capabilities: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    owner_instance: Option<String>,
 }
 
 impl TryFrom<PodManagerRow> for PodManager {
@@ -139,6 +142,7 @@ impl TryFrom<PodManagerRow> for PodManager {
             last_error: row.last_error,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            owner_instance: row.owner_instance,
         })
     }
 }
@@ -390,6 +394,40 @@ pub fn delete_if_unused(conn: &mut DbConnection, uuid: Uuid) -> Result<(), DbErr
             podm_uuid: uuid,
             count: remaining,
         });
+    }
+    Ok(())
+}
+
+/// Makes `owner` the instance releasing a `deleting` PODM's nodes, if it is still owned by
+/// `expected` (None: by nobody).
+pub fn claim(
+    conn: &mut DbConnection,
+    uuid: Uuid,
+    expected: Option<&str>,
+    owner: &str,
+) -> Result<bool, DbError> {
+    let target = pod_managers::table.filter(pod_managers::uuid.eq(uuid.to_string()));
+    let set = pod_managers::owner_instance.eq(owner);
+    let updated = match expected {
+        Some(previous) => diesel::update(target.filter(pod_managers::owner_instance.eq(previous)))
+            .set(set)
+            .execute(conn),
+        None => diesel::update(target.filter(pod_managers::owner_instance.is_null()))
+            .set(set)
+            .execute(conn),
+    }
+    .map_err(query_error)?;
+    Ok(updated == 1)
+}
+
+/// Sets (or clears) the instance releasing a `deleting` PODM's nodes.
+pub fn set_owner(conn: &mut DbConnection, uuid: Uuid, owner: Option<&str>) -> Result<(), DbError> {
+    let updated = diesel::update(pod_managers::table.find(uuid.to_string()))
+        .set(pod_managers::owner_instance.eq(owner))
+        .execute(conn)
+        .map_err(query_error)?;
+    if updated == 0 {
+        return Err(not_found(uuid));
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ diesel::table! {
         capabilities -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        owner_instance -> Nullable<Text>,
     }
 }
 
@@ -42,6 +43,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        owner_instance -> Nullable<Text>,
     }
 }
 
@@ -70,8 +72,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        hostname -> Nullable<Text>,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(nodes -> pod_managers (podm_uuid));
 diesel::joinable!(devices -> pod_managers (podm_uuid));
 diesel::joinable!(devices -> nodes (node_uuid));
 
-diesel::allow_tables_to_appear_in_same_query!(pod_managers, nodes, flavors, devices);
+diesel::allow_tables_to_appear_in_same_query!(pod_managers, nodes, flavors, devices, instances);

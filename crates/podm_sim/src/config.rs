@@ -106,6 +106,9 @@ impl fmt::Debug for Credentials {
 pub struct Behavior {
     /// Added before every answer.
     pub latency: Duration,
+    /// The request is acted on at once and its answer sent this much later: what a client that
+    /// gives up (or dies) meanwhile sees as an answer lost in transit.
+    pub answer_delay: Duration,
     /// Fraction of requests answered `500` with a Redfish error body.
     pub error_rate: f64,
     /// Fraction of requests answered `503` with `Retry-After`.
@@ -147,6 +150,7 @@ impl Default for Behavior {
     fn default() -> Self {
         Self {
             latency: Duration::ZERO,
+            answer_delay: Duration::ZERO,
             error_rate: 0.0,
             unavailable_rate: 0.0,
             retry_after: Duration::from_secs(1),

@@ -331,6 +331,9 @@ async fn serve_request(
         }
     };
     let reply = routes::dispatch(&pod, route, &parts, &body);
+    if faulty && !behavior.answer_delay.is_zero() {
+        tokio::time::sleep(behavior.answer_delay).await;
+    }
     let is_get = parts.method == Method::GET;
     finish(reply, &behavior, faulty, is_get)
 }

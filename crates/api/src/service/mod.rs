@@ -3,4 +3,5 @@
 pub mod devices;
 pub mod nodes;
 pub mod podms;
+pub mod recovery;
 pub mod systems;

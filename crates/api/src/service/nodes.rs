@@ -248,6 +248,7 @@ pub async fn compose(
         requirements: requirements_json,
         managed_by: ManagedBy::Valence,
         idempotency_key: idempotency_key.clone(),
+        owner_instance: Some(state.instance_id.clone()),
     };
     let created = state
         .db
@@ -326,7 +327,7 @@ impl StepRecorder<'_> {
     }
 }
 
-async fn update_node(state: &AppState, uuid: Uuid, changes: valence_db::NodeUpdate) {
+pub(crate) async fn update_node(state: &AppState, uuid: Uuid, changes: valence_db::NodeUpdate) {
     if let Err(err) = state
         .db
         .run(move |conn| valence_db::nodes::update(conn, uuid, &changes))
@@ -381,6 +382,7 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
                         node_index: Some(Some(composed.index)),
                         system_uri: Some(composed.system_uri),
                         last_error: Some(None),
+                        owner_instance: Some(None),
                         ..Default::default()
                     },
                 )
@@ -410,7 +412,7 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
     fail(state, node, detail).await;
 }
 
-async fn fail(state: &AppState, node: Uuid, detail: String) {
+pub(crate) async fn fail(state: &AppState, node: Uuid, detail: String) {
     update_node(
         state,
         node,
@@ -418,6 +420,7 @@ async fn fail(state: &AppState, node: Uuid, detail: String) {
             state: Some(NodeState::Failed),
             compose_step: Some(None),
             last_error: Some(Some(detail)),
+            owner_instance: Some(None),
             ..Default::default()
         },
     )
@@ -445,14 +448,15 @@ pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), A
     let uuid = node.uuid;
     if let Some(uri) = node.resource_uri.clone() {
         let row = podms::get_row(state, node.podm_uuid).await?;
-        let progress = valence_db::NodeProgress {
-            state: NodeState::Deleting,
-            compose_step: Some(step::DELETE.to_owned()),
-            resource_uri: None,
+        let progress = valence_db::NodeUpdate {
+            state: Some(NodeState::Deleting),
+            compose_step: Some(Some(step::DELETE.to_owned())),
+            owner_instance: Some(Some(state.instance_id.clone())),
+            ..Default::default()
         };
         state
             .db
-            .run(move |conn| valence_db::nodes::set_progress(conn, uuid, &progress))
+            .run(move |conn| valence_db::nodes::update(conn, uuid, &progress))
             .await?;
         let conn = podms::connection(state, &row).await?;
         match conn.delete_node(&uri).await {
@@ -632,6 +636,7 @@ pub async fn manage(state: &AppState, body: types::NodeManage) -> Result<types::
         requirements: serde_json::json!({}),
         managed_by: ManagedBy::User,
         idempotency_key: None,
+        owner_instance: None,
     };
     let row = state
         .db

@@ -765,10 +765,12 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
         .with("nodes", serde_json::to_value(node_refs(&nodes)).unwrap_or_default()));
     }
     if !nodes.is_empty() {
+        let me = state.instance_id.clone();
         state
             .db
-            .run(move |conn| {
-                valence_db::pod_managers::set_state(conn, uuid, PodmState::Deleting).map(drop)
+            .transaction(move |conn| {
+                valence_db::pod_managers::set_state(conn, uuid, PodmState::Deleting)?;
+                valence_db::pod_managers::set_owner(conn, uuid, Some(&me))
             })
             .await?;
         tracing::info!(podm = %uuid, nodes = nodes.len(), "releasing the nodes of a pod manager being deleted");

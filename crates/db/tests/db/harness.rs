@@ -154,6 +154,7 @@ pub fn new_node(podm_uuid: uuid::Uuid, name: &str) -> NewNode {
         requirements: serde_json::json!({ "cpu": { "cores": 4 } }),
         managed_by: ManagedBy::Valence,
         idempotency_key: None,
+        owner_instance: None,
     }
 }
 

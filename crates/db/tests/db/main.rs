@@ -8,6 +8,7 @@ mod connect;
 mod devices;
 mod flavors;
 mod indexes;
+mod instances;
 mod nodes;
 mod paging;
 mod pod_managers;
