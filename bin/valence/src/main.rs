@@ -1,14 +1,26 @@
-//! The `valence` command: the server (`serve`, `migrate`) and the CLI client of its REST API.
+//! The `valence` command: the server (`serve`, `migrate`), simulated pod managers (`sim`) and
+//! the CLI client of the REST API (`podm`, `node`, `system`, `flavor`, `device`).
 
+mod cli;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::cli::{
+    ClientCommand, DeviceCommand, FlavorCommand, Group, NodeCommand, PodmCommand, SystemCommand,
+};
+
 /// Valence: one controller for many Redfish pod managers.
 #[derive(Debug, Parser)]
-#[command(name = "valence", version, about, long_about = None)]
+#[command(
+    name = "valence",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  valence serve --listen 0.0.0.0:8181\n  valence podm list --url http://valence.example:8181\n  valence node compose web-1 --flavor small"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,14 +29,41 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API server.
+    #[command(
+        after_help = "Example:\n  valence serve --listen 0.0.0.0:8181 --database-url postgres://valence:secret@db/valence"
+    )]
     Serve(serve::ServeArgs),
     /// Apply pending database migrations and exit (`serve` also applies them at start).
+    #[command(
+        after_help = "Example:\n  valence migrate --database-url sqlite:///var/lib/valence/valence.db"
+    )]
     Migrate(serve::DatabaseArgs),
+    /// Start simulated RSD pod managers (for demos and tests); serves until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  VALENCE_SIM_PASSWORD=secret valence sim --pods 3 --systems 32 --port 8443 --username admin"
+    )]
+    Sim(valence_podm_sim::SimArgs),
+    /// Pod managers: register, list with usage, cordon, delete.
+    #[command(after_help = "Example:\n  valence podm list")]
+    Podm(Group<PodmCommand>),
+    /// Composed nodes: compose, list, show, reset, boot, delete.
+    #[command(after_help = "Example:\n  valence node compose web-1 --flavor small")]
+    Node(Group<NodeCommand>),
+    /// Computer systems of all pod managers.
+    #[command(after_help = "Example:\n  valence system list --free")]
+    System(Group<SystemCommand>),
+    /// Flavors: named node requirements.
+    #[command(after_help = "Example:\n  valence flavor create small --cores 4 --memory-mib 8192")]
+    Flavor(Group<FlavorCommand>),
+    /// Pooled devices of the pod managers.
+    #[command(after_help = "Example:\n  valence device list")]
+    Device(Group<DeviceCommand>),
 }
 
-fn init_logging() {
+/// Logs go to stderr; `RUST_LOG` overrides the default level.
+fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -33,7 +72,20 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let client = match cli.command {
+        Command::Podm(g) => Some(ClientCommand::Podm(g)),
+        Command::Node(g) => Some(ClientCommand::Node(g)),
+        Command::System(g) => Some(ClientCommand::System(g)),
+        Command::Flavor(g) => Some(ClientCommand::Flavor(g)),
+        Command::Device(g) => Some(ClientCommand::Device(g)),
+        server => {
+            init_logging("info");
+            return run_server(server);
+        }
+    };
+    // The client reports its own failures; the layers below log retries and such as warnings,
+    // which would only repeat them.
+    init_logging("error");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -41,10 +93,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Migrate(args) => serve::migrate(args).await,
+    match client {
+        Some(command) => cli::run(&runtime, command),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+fn run_server(command: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async {
+        match command {
+            Command::Serve(args) => serve::run(args).await.map_err(Into::into),
+            Command::Migrate(args) => serve::migrate(args).await.map_err(Into::into),
+            Command::Sim(args) => valence_podm_sim::run_cli(args).await.map_err(Into::into),
+            Command::Podm(_)
+            | Command::Node(_)
+            | Command::System(_)
+            | Command::Flavor(_)
+            | Command::Device(_) => Ok(()),
         }
     });
     match result {
@@ -53,5 +125,177 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn without_example(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command
+            .get_after_help()
+            .is_none_or(|h| !h.to_string().contains("valence "))
+        {
+            missing.push(path.clone());
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_name() != "help" {
+                without_example(sub, &path, missing);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_shows_an_example() {
+        let mut missing = Vec::new();
+        without_example(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_options_go_before_or_after_the_subcommand() {
+        for argv in [
+            &["valence", "podm", "--json", "--url", "http://h:1", "list"][..],
+            &["valence", "podm", "list", "--json", "--url", "http://h:1"][..],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let Command::Podm(group) = cli.command else {
+                panic!("{argv:?}")
+            };
+            assert!(group.api.json);
+            assert_eq!(group.api.url, "http://h:1");
+        }
+    }
+
+    #[test]
+    fn the_podm_url_is_not_the_api_url() {
+        let cli = Cli::try_parse_from([
+            "valence",
+            "podm",
+            "--url",
+            "http://api:8181",
+            "add",
+            "p",
+            "https://podm:8443",
+        ])
+        .unwrap();
+        let Command::Podm(group) = cli.command else {
+            panic!("not podm")
+        };
+        assert_eq!(group.api.url, "http://api:8181");
+        let PodmCommand::Add(add) = group.command else {
+            panic!("not add")
+        };
+        assert_eq!(add.url, "https://podm:8443");
+    }
+
+    #[test]
+    fn compose_takes_a_flavor_or_explicit_requirements_but_not_both() {
+        assert!(
+            Cli::try_parse_from(["valence", "node", "compose", "n", "--flavor", "small"]).is_ok()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "valence",
+                "node",
+                "compose",
+                "n",
+                "--cores",
+                "4",
+                "--memory-mib",
+                "4096",
+                "--disk",
+                "100:SSD",
+                "--disk",
+                "200"
+            ])
+            .is_ok()
+        );
+        let both = Cli::try_parse_from([
+            "valence", "node", "compose", "n", "--flavor", "small", "--cores", "4",
+        ]);
+        assert_eq!(both.unwrap_err().exit_code(), 2);
+        let neither = Cli::try_parse_from(["valence", "node", "compose", "n"]);
+        assert_eq!(neither.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn podm_add_takes_one_password_source_with_a_username() {
+        let ok = [
+            "valence",
+            "podm",
+            "add",
+            "p",
+            "https://h",
+            "--username",
+            "u",
+            "--password-stdin",
+        ];
+        assert!(Cli::try_parse_from(ok).is_ok());
+        let two = [
+            "valence",
+            "podm",
+            "add",
+            "p",
+            "https://h",
+            "--username",
+            "u",
+            "--password-stdin",
+            "--password",
+            "x",
+        ];
+        assert!(Cli::try_parse_from(two).is_err());
+        let no_user = [
+            "valence",
+            "podm",
+            "add",
+            "p",
+            "https://h",
+            "--password",
+            "x",
+        ];
+        assert!(Cli::try_parse_from(no_user).is_err());
+        let no_password = [
+            "valence",
+            "podm",
+            "add",
+            "p",
+            "https://h",
+            "--username",
+            "u",
+        ];
+        assert!(Cli::try_parse_from(no_password).is_err());
+    }
+
+    #[test]
+    fn sim_takes_the_simulator_options() {
+        let cli = Cli::try_parse_from([
+            "valence",
+            "sim",
+            "--pods",
+            "3",
+            "--systems",
+            "32",
+            "--port",
+            "8443",
+            "--username",
+            "admin",
+            "--password",
+            "secret",
+        ])
+        .unwrap();
+        let Command::Sim(args) = cli.command else {
+            panic!("not sim")
+        };
+        assert_eq!((args.pods, args.systems, args.port), (3, 32, 8443));
+        assert!(!format!("{args:?}").contains("secret"));
     }
 }
