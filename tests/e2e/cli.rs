@@ -411,17 +411,49 @@ fn compose_waits_for_ready_and_nodes_are_listed_shown_reset_and_deleted() {
     assert!(refused.stderr.contains("Reset.Type"), "{}", refused.stderr);
     cli.ok(&["node", "boot", "web-1", "--target", "Pxe"]);
 
+    // A node composed outside Valence is adopted by its PODM id.
+    let index = allocate_outside_valence(&sims.pods[0]);
+    let adopted = cli
+        .ok(&["node", "manage", &index, "--podm", "rack-a", "--json"])
+        .json();
+    assert_eq!(adopted["managed_by"], "user");
+    assert_eq!(adopted["index"], index.as_str());
+    let by_user = cli
+        .ok(&["node", "list", "--managed-by", "user", "--json"])
+        .json();
+    assert_eq!(by_user.as_array().unwrap().len(), 1);
+
     let web1 = shown["uuid"].as_str().unwrap().to_owned();
     cli.ok(&["node", "delete", "web-1"]);
     let gone = cli.expect(1, &["node", "show", &web1]);
     assert!(gone.stderr.contains("404"), "{}", gone.stderr);
     assert_eq!(
         sims.pods[0].nodes().len(),
-        2,
+        3,
         "web-1 was decomposed on the PODM"
     );
 
     cli.assert_password_never_printed();
+}
+
+/// Composes a node on the simulator directly (as an operator would without Valence) and
+/// returns its id.
+fn allocate_outside_valence(podm: &SimPodm) -> String {
+    let base = podm.base_url();
+    let login = agent()
+        .post(&format!("{base}/redfish/v1/SessionService/Sessions"))
+        .send_json(serde_json::json!({"UserName": "admin", "Password": PASSWORD}))
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 201);
+    let token = login.headers()["x-auth-token"].to_str().unwrap().to_owned();
+    let allocated = agent()
+        .post(&format!("{base}/redfish/v1/Nodes/Actions/Allocate"))
+        .header("X-Auth-Token", &token)
+        .send_json(serde_json::json!({"Name": "by-hand"}))
+        .unwrap();
+    assert_eq!(allocated.status().as_u16(), 201);
+    let location = allocated.headers()["location"].to_str().unwrap();
+    location.rsplit('/').next().unwrap().to_owned()
 }
 
 #[test]
@@ -644,12 +676,27 @@ fn systems_are_listed_with_filters_and_missing_podms_are_named() {
     let id = all[0]["id"].as_str().unwrap();
     assert_eq!(cli.ok(&["system", "show", id, "--json"]).json()["id"], id);
 
+    let synced = cli.ok(&["device", "sync", "--json"]).json();
+    assert_eq!(synced.as_array().unwrap().len(), 2, "{synced}");
+    let synced_a = cli
+        .ok(&["device", "sync", "--podm", "rack-a", "--json"])
+        .json();
+    assert_eq!(synced_a[0]["podm_id"], a.as_str());
+    let devices = cli
+        .ok(&["device", "list", "--podm", "rack-a", "--json"])
+        .json();
+    assert!(devices.is_array(), "{devices}");
+    cli.expect(
+        1,
+        &["device", "show", "00000000-0000-0000-0000-000000000000"],
+    );
+
     sims.runtime.block_on(sims.pods[1].stop());
     let partial = cli.ok(&["system", "list", "--refresh", "--json"]);
     let partial_systems = partial.json();
     assert_eq!(partial_systems.as_array().unwrap().len(), 8);
     assert!(
-        partial.stderr.contains("warning:") && partial.stderr.contains(&b),
+        partial.stderr.contains("warning:") && partial.stderr.contains(&format!("rack-b {b}")),
         "{}",
         partial.stderr
     );
@@ -695,6 +742,11 @@ fn flavors_are_created_listed_shown_used_and_deleted() {
     let shown = cli.ok(&["flavor", "show", "small", "--json"]).json();
     assert_eq!(shown["uuid"], created["uuid"]);
 
+    assert_eq!(
+        cli.ok(&["node", "list", "--flavor", "small", "--json"])
+            .json(),
+        Value::Array(vec![])
+    );
     // With no PODM registered, compose by flavor is refused by the API (exit 1).
     let refused = cli.expect(1, &["node", "compose", "web-1", "--flavor", "small"]);
     assert!(refused.stderr.contains("NoValidPodm"), "{}", refused.stderr);
@@ -722,6 +774,18 @@ fn exit_codes_separate_usage_errors_from_api_and_network_failures() {
         &["node", "compose", "web-1", "--cores", "2", "--disk", "big"],
     );
     cli.expect(1, &["node", "show", "00000000-0000-0000-0000-000000000000"]);
+    cli.expect(
+        2,
+        &[
+            "node",
+            "compose",
+            "web-1",
+            "--cores",
+            "2",
+            "--idempotency-key",
+            "tab\tinside",
+        ],
+    );
 
     let help = cli.ok(&["node", "compose", "--help"]).stdout;
     assert!(help.contains("Example"), "{help}");

@@ -72,60 +72,53 @@ fn init_logging(default_level: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let client = match cli.command {
-        Command::Podm(g) => Some(ClientCommand::Podm(g)),
-        Command::Node(g) => Some(ClientCommand::Node(g)),
-        Command::System(g) => Some(ClientCommand::System(g)),
-        Command::Flavor(g) => Some(ClientCommand::Flavor(g)),
-        Command::Device(g) => Some(ClientCommand::Device(g)),
-        server => {
-            init_logging("info");
-            return run_server(server);
-        }
-    };
-    // The client reports its own failures; the layers below log retries and such as warnings,
-    // which would only repeat them.
-    init_logging("error");
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match client {
-        Some(command) => cli::run(&runtime, command),
-        None => ExitCode::SUCCESS,
+    match cli.command {
+        Command::Serve(args) => run_service(serve::run(args)),
+        Command::Migrate(args) => run_service(serve::migrate(args)),
+        Command::Sim(args) => run_service(valence_podm_sim::run_cli(args)),
+        Command::Podm(g) => run_client(ClientCommand::Podm(g)),
+        Command::Node(g) => run_client(ClientCommand::Node(g)),
+        Command::System(g) => run_client(ClientCommand::System(g)),
+        Command::Flavor(g) => run_client(ClientCommand::Flavor(g)),
+        Command::Device(g) => run_client(ClientCommand::Device(g)),
     }
 }
 
-fn run_server(command: Command) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => Some(rt),
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+/// `serve`, `migrate` and `sim`: log at info, run to the end.
+fn run_service<E: std::fmt::Display>(
+    work: impl std::future::Future<Output = Result<(), E>>,
+) -> ExitCode {
+    init_logging("info");
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
-    let result: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async {
-        match command {
-            Command::Serve(args) => serve::run(args).await.map_err(Into::into),
-            Command::Migrate(args) => serve::migrate(args).await.map_err(Into::into),
-            Command::Sim(args) => valence_podm_sim::run_cli(args).await.map_err(Into::into),
-            Command::Podm(_)
-            | Command::Node(_)
-            | Command::System(_)
-            | Command::Flavor(_)
-            | Command::Device(_) => Ok(()),
-        }
-    });
-    match result {
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_client(command: ClientCommand) -> ExitCode {
+    // The client reports its own failures; the layers below log retries and such as warnings,
+    // which would only repeat them.
+    init_logging("error");
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    cli::run(&runtime, command)
 }
 
 #[cfg(test)]

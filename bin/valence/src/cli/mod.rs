@@ -121,7 +121,10 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::Client(ClientError::InvalidUrl { .. }) => 2,
+            CliError::Usage(_)
+            | CliError::Client(
+                ClientError::InvalidUrl { .. } | ClientError::InvalidHeader { .. },
+            ) => 2,
             _ => 1,
         }
     }

@@ -80,7 +80,7 @@ pub struct ComposeArgs {
     pub dry_run: bool,
     /// A retry with the same key returns the node of the first request instead of composing
     /// another one.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = parse_idempotency_key)]
     pub idempotency_key: Option<String>,
     /// Return as soon as the request is accepted instead of waiting for the node to be ready.
     #[arg(long, conflicts_with = "dry_run")]
@@ -103,7 +103,7 @@ pub struct ListArgs {
     /// `valence` (composed by Valence) or `user` (adopted).
     #[arg(long, value_parser = ["valence", "user"])]
     pub managed_by: Option<String>,
-    /// Only nodes of this flavor (uuid).
+    /// Only nodes of this flavor (uuid or name).
     #[arg(long)]
     pub flavor: Option<String>,
     #[command(flatten)]
@@ -147,6 +147,16 @@ pub struct DeviceArgs {
     pub node: String,
     /// Device uuid (valence device list).
     pub device: String,
+}
+
+/// What the API accepts as an `Idempotency-Key`: 1 to 255 visible ASCII characters.
+fn parse_idempotency_key(text: &str) -> Result<String, String> {
+    let key = text.trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err("must be 1 to 255 visible ASCII characters".to_owned());
+    }
+    Ok(key.to_owned())
 }
 
 pub async fn run(ctx: &Context, command: NodeCommand) -> Result<(), CliError> {
@@ -240,7 +250,12 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         state: args.state,
         name: args.name,
         managed_by: args.managed_by,
-        flavor_id: args.flavor,
+        flavor_id: match &args.flavor {
+            Some(f) if uuid::Uuid::parse_str(f).is_err() => {
+                Some(ctx.client.get_flavor(f).await?.uuid)
+            }
+            other => other.clone(),
+        },
     };
     let nodes = ctx
         .client
@@ -541,5 +556,19 @@ async fn wait_ready(ctx: &Context, node: &Node, timeout: Duration) -> Result<Nod
         }
         tokio::time::sleep(pause.min(deadline - now)).await;
         pause = (pause * 3 / 2).min(Duration::from_secs(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        assert_eq!(parse_idempotency_key(" key-1 ").unwrap(), "key-1");
+        assert!(parse_idempotency_key("").is_err());
+        assert!(parse_idempotency_key("tab\there").is_err());
+        assert!(parse_idempotency_key("é").is_err());
+        assert!(parse_idempotency_key(&"k".repeat(256)).is_err());
     }
 }

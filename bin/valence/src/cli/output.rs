@@ -160,6 +160,40 @@ pub fn report_error(err: &CliError, url: &str) {
     }
 }
 
+/// Warns that some PODMs did not answer (the `Valence-Failed-Podms` header, entries
+/// `<uuid> (<kind>: <reason>)`), naming each PODM by its name when known.
+pub fn warn_failed_podms(
+    failed: &[String],
+    names: &std::collections::HashMap<String, String>,
+    consequence: &str,
+) {
+    if failed.is_empty() {
+        return;
+    }
+    let named = named_failures(failed, names);
+    warn(&format!(
+        "{} pod manager(s) did not answer, {consequence}: {}",
+        failed.len(),
+        named.join(", ")
+    ));
+}
+
+fn named_failures(
+    failed: &[String],
+    names: &std::collections::HashMap<String, String>,
+) -> Vec<String> {
+    failed
+        .iter()
+        .map(|entry| {
+            let uuid = entry.split_whitespace().next().unwrap_or_default();
+            match names.get(uuid) {
+                Some(name) => format!("{name} {entry}"),
+                None => entry.clone(),
+            }
+        })
+        .collect()
+}
+
 /// A warning line on stderr.
 pub fn warn(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {text}");
@@ -194,5 +228,19 @@ mod tests {
         assert_eq!(or_dash(None), "-");
         assert_eq!(or_dash(Some("")), "-");
         assert_eq!(or_dash(Some("x")), "x");
+    }
+
+    #[test]
+    fn failed_podms_are_named_when_known() {
+        let names = std::collections::HashMap::from([("u1".to_owned(), "rack1".to_owned())]);
+        let failed = [
+            "u1 (Timeout: slow)".to_owned(),
+            "u2 (Unreachable: down)".to_owned(),
+            String::new(),
+        ];
+        assert_eq!(
+            named_failures(&failed, &names),
+            ["rack1 u1 (Timeout: slow)", "u2 (Unreachable: down)", ""]
+        );
     }
 }

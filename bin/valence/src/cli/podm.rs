@@ -5,8 +5,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use valence_client::PodManagerFilters;
 use valence_client::types::{PodManager, PodManagerCreate, PodManagerDeletePlan, PodManagerUpdate};
-use valence_client::{Partial, PodManagerFilters};
 
 use super::output::{self, fields, gib, or_dash, table, time};
 use super::secret::CredentialArgs;
@@ -148,7 +148,7 @@ pub async fn run(ctx: &Context, command: PodmCommand) -> Result<(), CliError> {
         PodmCommand::Show(args) => {
             let uuid = ctx.podm_uuid(&args.podm).await?;
             let shown = ctx.client.show_pod_manager(&uuid, args.refresh).await?;
-            warn_failed(&shown);
+            warn_failed(&shown.failed_podms, &[&shown.items]);
             ctx.out.emit(&shown.items, |p| detail(p).to_string())
         }
         PodmCommand::Update(args) => update(ctx, args).await,
@@ -191,7 +191,10 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         .client
         .list_pod_managers_page(&filters, &args.page.page())
         .await?;
-    warn_failed(&listed);
+    warn_failed(
+        &listed.failed_podms,
+        &listed.items.iter().collect::<Vec<_>>(),
+    );
     ctx.out.emit(&listed.items, |podms| {
         let mut t = table([
             "NAME",
@@ -227,14 +230,12 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
 }
 
 /// Names the PODMs that did not answer a refresh (the `Valence-Failed-Podms` header).
-fn warn_failed<T>(answer: &Partial<T>) {
-    if !answer.failed_podms.is_empty() {
-        output::warn(&format!(
-            "no answer from {} pod manager(s), their figures are from the cache: {}",
-            answer.failed_podms.len(),
-            answer.failed_podms.join(", ")
-        ));
-    }
+fn warn_failed(failed: &[String], podms: &[&PodManager]) {
+    let names = podms
+        .iter()
+        .map(|p| (p.uuid.clone(), p.name.clone()))
+        .collect();
+    output::warn_failed_podms(failed, &names, "their usage could not be refreshed");
 }
 
 /// One PODM as a two-column table. The password is never shown (the API masks it anyway).

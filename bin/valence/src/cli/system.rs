@@ -74,18 +74,12 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         .client
         .list_systems_page(&filters, &args.page.page())
         .await?;
-    if !listed.failed_podms.is_empty() {
-        output::warn(&format!(
-            "{} pod manager(s) did not answer; their systems are missing: {}",
-            listed.failed_podms.len(),
-            listed.failed_podms.join(", ")
-        ));
-    }
-    let names = if ctx.out.json {
+    let names = if ctx.out.json && listed.failed_podms.is_empty() {
         Default::default()
     } else {
         ctx.podm_names().await
     };
+    output::warn_failed_podms(&listed.failed_podms, &names, "their systems are missing");
     ctx.out.emit(&listed.items, |systems| {
         let mut t = table([
             "ID", "PODM", "NAME", "CORES", "CPU", "MEM GiB", "DRIVES", "POWER", "HEALTH", "FREE",
