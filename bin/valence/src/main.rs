@@ -148,6 +148,26 @@ mod tests {
         assert!(missing.is_empty(), "no example in --help of: {missing:?}");
     }
 
+    fn undocumented_args(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        for arg in command.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undocumented_args(sub, &path, missing);
+        }
+    }
+
+    #[test]
+    fn every_option_is_documented() {
+        let mut missing = Vec::new();
+        undocumented_args(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
+
     #[test]
     fn the_command_tree_is_consistent() {
         Cli::command().debug_assert();

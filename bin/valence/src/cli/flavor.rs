@@ -32,6 +32,7 @@ pub struct CreateArgs {
     pub name: String,
     #[command(flatten)]
     pub requirements: RequirementArgs,
+    /// Free text shown with the flavor.
     #[arg(long)]
     pub description: Option<String>,
 }

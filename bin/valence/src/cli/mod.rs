@@ -36,14 +36,22 @@ pub struct ApiArgs {
         long,
         global = true,
         env = "VALENCE_URL",
-        default_value = "http://127.0.0.1:8181"
+        default_value = "http://127.0.0.1:8181",
+        help_heading = "API options"
     )]
     pub url: String,
     /// Print the API's JSON body instead of a table (for scripts).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "API options")]
     pub json: bool,
     /// Budget of one API request in seconds.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 60.0, value_parser = positive_seconds)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        value_parser = positive_seconds,
+        help_heading = "API options"
+    )]
     pub request_timeout: f64,
 }
 

@@ -72,6 +72,7 @@ pub struct ComposeArgs {
     /// Pod manager (uuid or name) to compose on; the scheduler picks one when absent.
     #[arg(long)]
     pub podm: Option<String>,
+    /// Free text stored with the node.
     #[arg(long)]
     pub description: Option<String>,
     /// Print the placement decision (candidates, and why each other pod manager was
@@ -95,6 +96,7 @@ pub struct ListArgs {
     /// Only nodes of this pod manager (uuid or name).
     #[arg(long)]
     pub podm: Option<String>,
+    /// Only nodes in this state.
     #[arg(long, value_parser = ["allocating", "assembling", "ready", "failed", "deleting"])]
     pub state: Option<String>,
     /// Only nodes of this name.

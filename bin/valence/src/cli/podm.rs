@@ -72,8 +72,10 @@ pub struct AddArgs {
     /// Refuse to register the pod manager unless it answers now.
     #[arg(long)]
     pub verify: bool,
+    /// Free text shown with the pod manager.
     #[arg(long)]
     pub description: Option<String>,
+    /// Where the pod manager is (site, room, rack).
     #[arg(long)]
     pub location: Option<String>,
 }
@@ -120,8 +122,10 @@ pub struct UpdateArgs {
     /// PEM file of the CA the pod manager's certificate is checked against.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    /// New description.
     #[arg(long)]
     pub description: Option<String>,
+    /// New location.
     #[arg(long)]
     pub location: Option<String>,
 }
