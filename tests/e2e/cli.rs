@@ -488,6 +488,43 @@ fn a_failed_compose_prints_the_last_error_and_exits_1() {
 }
 
 #[test]
+fn compose_stops_waiting_at_the_timeout_and_the_node_goes_on() {
+    let server = Server::start(&[]);
+    let sims = Sims::start(1, |config| {
+        config.behavior.assembly_delay = Duration::from_secs(60);
+    });
+    let cli = Cli::new(&server);
+    cli.add_podm("rack-a", &sims.pods[0]);
+    let started = Instant::now();
+    let waited = cli.expect(
+        1,
+        &[
+            "node",
+            "compose",
+            "slow-1",
+            "--cores",
+            "4",
+            "--memory-mib",
+            "4096",
+            "--timeout",
+            "1",
+        ],
+    );
+    // Liveness only: the 60 s assembly is not waited for.
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        waited.stderr.contains("is still") && waited.stderr.contains("valence node show"),
+        "{}",
+        waited.stderr
+    );
+    let node = cli.ok(&["node", "show", "slow-1", "--json"]).json();
+    assert!(
+        ["allocating", "assembling"].contains(&node["state"].as_str().unwrap()),
+        "{node}"
+    );
+}
+
+#[test]
 fn dry_run_explains_placement_and_podm_delete_is_safe() {
     let server = Server::start(&[]);
     let sims = Sims::start(2, |_| {});

@@ -502,8 +502,24 @@ async fn wait_ready(ctx: &Context, node: &Node, timeout: Duration) -> Result<Nod
     progress.state(node);
     let mut last_state = node.state.clone();
     let mut pause = Duration::from_millis(200);
+    let timed_out = |state: &str| {
+        CliError::Failed(format!(
+            "node {} ({}) is still {state} after {}s; it keeps composing in the background \
+             (valence node show {})",
+            node.name,
+            node.uuid,
+            timeout.as_secs(),
+            node.uuid
+        ))
+    };
     loop {
-        let detail = match ctx.client.get_node(&node.uuid).await {
+        // A slow PODM behind the node detail must not stretch the wait past --timeout.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(answer) = tokio::time::timeout(left, ctx.client.get_node(&node.uuid)).await else {
+            progress.stop();
+            return Err(timed_out(&last_state));
+        };
+        let detail = match answer {
             Ok(detail) => detail,
             Err(ClientError::Api(failure)) if failure.status == 404 => {
                 progress.stop();
@@ -546,15 +562,7 @@ async fn wait_ready(ctx: &Context, node: &Node, timeout: Duration) -> Result<Nod
         let now = Instant::now();
         if now >= deadline {
             progress.stop();
-            return Err(CliError::Failed(format!(
-                "node {} ({}) is still {} after {}s; it keeps composing in the background \
-                 (valence node show {})",
-                node.name,
-                node.uuid,
-                detail.node.state,
-                timeout.as_secs(),
-                node.uuid
-            )));
+            return Err(timed_out(&detail.node.state));
         }
         tokio::time::sleep(pause.min(deadline - now)).await;
         pause = (pause * 3 / 2).min(Duration::from_secs(2));
