@@ -22,6 +22,7 @@ pub struct CreateArgs {
     /// Who or what the token is for (shown in logs).
     #[arg(long)]
     pub name: String,
+    /// What the token may do.
     #[arg(long, value_enum, default_value = "reader")]
     pub role: RoleArg,
     /// The token file to add it to (created if missing).

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use valence_http_client::{Auth, ClientConfig, Method, PodmClient, SecretString, TlsPolicy, Url};
+use valence_http_client::{
+    Auth, ClientConfig, HeaderMap, HeaderName, HeaderValue, Method, PodmClient, SecretString,
+    TlsPolicy, Url,
+};
 
 use crate::types::*;
 
@@ -25,6 +28,9 @@ pub enum ClientError {
     Api(Box<ApiFailure>),
     #[error("unexpected answer from {url}: {detail}")]
     Decode { url: String, detail: String },
+    /// A request header cannot carry the value given.
+    #[error("invalid {name} header: {detail}")]
+    InvalidHeader { name: &'static str, detail: String },
 }
 
 /// An error answer of the API: its status and the upstream-Valence error body.
@@ -108,6 +114,58 @@ pub struct SystemFilters {
     pub refresh: bool,
 }
 
+/// Filters of `GET /v1/pod_managers`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PodManagerFilters {
+    /// Read usage from the PODMs now instead of the cache.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
+    /// `active`, `cordoned` or `deleting`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `Online`, `Offline` or `Unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Filters of `GET /v1/devices`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeviceFilters {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub podm_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// OpenStack-style paging of the list calls: at most `limit` items after the one whose id is
+/// `marker`. Neither set means the whole list.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Page {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+/// The query of a filtered, paged list.
+#[derive(Serialize)]
+struct Paged<'a, F> {
+    #[serde(flatten)]
+    filters: &'a F,
+    #[serde(flatten)]
+    page: &'a Page,
+}
+
+/// Header that makes a compose request safe to retry: the server answers a repeated key with
+/// the node of the first request.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
 /// A list together with the PODMs that did not answer (`Valence-Failed-Podms`).
 #[derive(Debug, Clone)]
 pub struct Partial<T> {
@@ -158,7 +216,21 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Partial<T>, ClientError> {
-        let response = self.http.request(method, path, body).await?;
+        self.call_with_headers(method, path, body, &HeaderMap::new())
+            .await
+    }
+
+    async fn call_with_headers<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        headers: &HeaderMap,
+    ) -> Result<Partial<T>, ClientError> {
+        let response = self
+            .http
+            .request_with_headers(method, path, body, headers)
+            .await?;
         if !response.is_success() {
             return Err(api_error(response.status, &response.body));
         }
@@ -191,10 +263,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let body = serde_json::to_value(body).map_err(|err| ClientError::Decode {
-            url: path.to_owned(),
-            detail: err.to_string(),
-        })?;
+        let body = to_json(body, path)?;
         Ok(self.call(method, path, Some(&body)).await?.items)
     }
 
@@ -206,6 +275,30 @@ impl Client {
 
     pub async fn get_pod_manager(&self, id: &str) -> Result<PodManager, ClientError> {
         self.get(&format!("/v1/pod_managers/{}", segment(id))).await
+    }
+
+    /// The PODMs matching `filters`, one page; `failed_podms` names those a refresh missed.
+    pub async fn list_pod_managers_page(
+        &self,
+        filters: &PodManagerFilters,
+        page: &Page,
+    ) -> Result<Partial<Vec<PodManager>>, ClientError> {
+        let query = Paged { filters, page };
+        self.call(Method::GET, &with_query("/v1/pod_managers", &query), None)
+            .await
+    }
+
+    /// One PODM; with `refresh` its usage is read from the PODM now instead of the cache.
+    pub async fn show_pod_manager(
+        &self,
+        id: &str,
+        refresh: bool,
+    ) -> Result<Partial<PodManager>, ClientError> {
+        let mut path = format!("/v1/pod_managers/{}", segment(id));
+        if refresh {
+            path.push_str("?refresh=true");
+        }
+        self.call(Method::GET, &path, None).await
     }
 
     /// Registers a PODM; with `verify` an unreachable PODM is refused instead of stored offline.
@@ -261,6 +354,15 @@ impl Client {
         self.get(&with_query("/v1/nodes", filters)).await
     }
 
+    pub async fn list_nodes_page(
+        &self,
+        filters: &NodeFilters,
+        page: &Page,
+    ) -> Result<Vec<Node>, ClientError> {
+        self.get(&with_query("/v1/nodes", &Paged { filters, page }))
+            .await
+    }
+
     pub async fn get_node(&self, id: &str) -> Result<NodeDetail, ClientError> {
         self.get(&format!("/v1/nodes/{}", segment(id))).await
     }
@@ -268,6 +370,26 @@ impl Client {
     /// Starts composing; the node comes back `allocating` and follows the PODM from there.
     pub async fn compose_node(&self, body: &NodeCompose) -> Result<Node, ClientError> {
         self.send(Method::POST, "/v1/nodes", body).await
+    }
+
+    /// [`Client::compose_node`] with an `Idempotency-Key`: a retry with the same key answers
+    /// the node of the first request instead of composing a second one.
+    pub async fn compose_node_idempotent(
+        &self,
+        body: &NodeCompose,
+        key: &str,
+    ) -> Result<Node, ClientError> {
+        let value = HeaderValue::from_str(key).map_err(|_| ClientError::InvalidHeader {
+            name: IDEMPOTENCY_KEY_HEADER,
+            detail: "must be visible ASCII characters".to_owned(),
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(HeaderName::from_static(IDEMPOTENCY_KEY_HEADER), value);
+        let body = to_json(body, "/v1/nodes")?;
+        Ok(self
+            .call_with_headers(Method::POST, "/v1/nodes", Some(&body), &headers)
+            .await?
+            .items)
     }
 
     /// The scheduler's decision and explanation, nothing composed.
@@ -306,6 +428,16 @@ impl Client {
             .await
     }
 
+    pub async fn list_systems_page(
+        &self,
+        filters: &SystemFilters,
+        page: &Page,
+    ) -> Result<Partial<Vec<System>>, ClientError> {
+        let query = Paged { filters, page };
+        self.call(Method::GET, &with_query("/v1/systems", &query), None)
+            .await
+    }
+
     pub async fn get_system(&self, id: &str) -> Result<System, ClientError> {
         self.get(&format!("/v1/systems/{}", segment(id))).await
     }
@@ -314,6 +446,28 @@ impl Client {
 
     pub async fn list_flavors(&self) -> Result<Vec<Flavor>, ClientError> {
         self.get("/v1/flavors").await
+    }
+
+    /// Flavors, one page; `name` keeps only the flavor of that name.
+    pub async fn list_flavors_page(
+        &self,
+        name: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<Flavor>, ClientError> {
+        #[derive(Serialize)]
+        struct ByName<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            name: Option<&'a str>,
+        }
+        let filters = ByName { name };
+        self.get(&with_query(
+            "/v1/flavors",
+            &Paged {
+                filters: &filters,
+                page,
+            },
+        ))
+        .await
     }
 
     pub async fn get_flavor(&self, id: &str) -> Result<Flavor, ClientError> {
@@ -344,6 +498,27 @@ impl Client {
         self.get(&path).await
     }
 
+    pub async fn list_devices_page(
+        &self,
+        filters: &DeviceFilters,
+        page: &Page,
+    ) -> Result<Vec<Device>, ClientError> {
+        self.get(&with_query("/v1/devices", &Paged { filters, page }))
+            .await
+    }
+
+    /// Re-reads the pooled devices of one PODM (`Some`) or of all of them.
+    pub async fn sync_devices_of(
+        &self,
+        podm_id: Option<&str>,
+    ) -> Result<Vec<DeviceSyncReport>, ClientError> {
+        let path = match podm_id {
+            Some(id) => format!("/v1/devices/sync?podm_id={}", segment(id)),
+            None => "/v1/devices/sync".to_owned(),
+        };
+        self.send(Method::POST, &path, &serde_json::json!({})).await
+    }
+
     pub async fn get_device(&self, id: &str) -> Result<Device, ClientError> {
         self.get(&format!("/v1/devices/{}", segment(id))).await
     }
@@ -352,6 +527,13 @@ impl Client {
         self.send(Method::POST, "/v1/devices/sync", &serde_json::json!({}))
             .await
     }
+}
+
+fn to_json<B: Serialize>(body: &B, path: &str) -> Result<serde_json::Value, ClientError> {
+    serde_json::to_value(body).map_err(|err| ClientError::Decode {
+        url: path.to_owned(),
+        detail: err.to_string(),
+    })
 }
 
 /// Percent-encodes one path segment so ids with `/` or `?` stay one segment.
@@ -408,6 +590,39 @@ mod tests {
         assert_eq!(
             with_query("/v1/nodes", &NodeFilters::default()),
             "/v1/nodes"
+        );
+    }
+
+    #[test]
+    fn paged_queries_carry_filters_and_page() {
+        let page = Page {
+            limit: Some(2),
+            marker: Some("m 1".into()),
+        };
+        let filters = NodeFilters {
+            state: Some("ready".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            with_query(
+                "/v1/nodes",
+                &Paged {
+                    filters: &filters,
+                    page: &page
+                }
+            ),
+            "/v1/nodes?state=ready&limit=2&marker=m+1"
+        );
+        let filters = PodManagerFilters::default();
+        assert_eq!(
+            with_query(
+                "/v1/pod_managers",
+                &Paged {
+                    filters: &filters,
+                    page: &Page::default()
+                }
+            ),
+            "/v1/pod_managers"
         );
     }
 

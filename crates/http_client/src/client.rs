@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -212,10 +212,22 @@ impl PodmClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Response, Error> {
+        self.request_with_headers(method, path, body, &HeaderMap::new())
+            .await
+    }
+
+    /// [`PodmClient::request`] with extra request headers (such as `Idempotency-Key`).
+    pub async fn request_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        headers: &HeaderMap,
+    ) -> Result<Response, Error> {
         let url = self.url_for(path)?;
         let body = body.map(|b| Bytes::from(b.to_string()));
         self.inner
-            .execute_with(method, &url, body, StatusPolicy::AnyStatus)
+            .execute_with(method, &url, body, StatusPolicy::AnyStatus, headers)
             .await
     }
 
@@ -261,8 +273,14 @@ impl Inner {
         url: &Url,
         body: Option<Bytes>,
     ) -> Result<Response, Error> {
-        self.execute_with(method, url, body, StatusPolicy::SuccessOnly)
-            .await
+        self.execute_with(
+            method,
+            url,
+            body,
+            StatusPolicy::SuccessOnly,
+            &HeaderMap::new(),
+        )
+        .await
     }
 
     pub(crate) async fn execute_with(
@@ -271,9 +289,11 @@ impl Inner {
         url: &Url,
         body: Option<Bytes>,
         statuses: StatusPolicy,
+        extra_headers: &HeaderMap,
     ) -> Result<Response, Error> {
         let deadline = Instant::now() + self.request_timeout;
-        let attempts = self.attempt_until_done(&method, url, body, deadline, statuses);
+        let attempts =
+            self.attempt_until_done(&method, url, body, deadline, statuses, extra_headers);
         match tokio::time::timeout_at(deadline, attempts).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
@@ -290,6 +310,7 @@ impl Inner {
         body: Option<Bytes>,
         deadline: Instant,
         statuses: StatusPolicy,
+        extra_headers: &HeaderMap,
     ) -> Result<Response, Error> {
         let mut attempt: u32 = 1;
         let mut logged_in_again = false;
@@ -297,7 +318,7 @@ impl Inner {
             let outcome = match self.credential().await {
                 Ok(credential) => {
                     let generation = credential.session_generation;
-                    self.send_once(method, url, body.clone(), credential.header)
+                    self.send_once_with(method, url, body.clone(), credential.header, extra_headers)
                         .await
                         .map(|response| (response, generation))
                 }
@@ -377,7 +398,20 @@ impl Inner {
         body: Option<Bytes>,
         credential: Option<(HeaderName, HeaderValue)>,
     ) -> Result<Response, Error> {
-        let request = build_request(method, url, &self.user_agent, credential, body)?;
+        self.send_once_with(method, url, body, credential, &HeaderMap::new())
+            .await
+    }
+
+    async fn send_once_with(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<Bytes>,
+        credential: Option<(HeaderName, HeaderValue)>,
+        extra_headers: &HeaderMap,
+    ) -> Result<Response, Error> {
+        let mut request = build_request(method, url, &self.user_agent, credential, body)?;
+        request.headers_mut().extend(extra_headers.clone());
         let _slot = self.slots.acquire().await.map_err(|_| Error::Transport {
             url: url.to_string(),
             detail: "the client is shut down".to_owned(),

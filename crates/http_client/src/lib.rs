@@ -18,7 +18,7 @@ mod tls;
 pub use client::{PodmClient, Response};
 pub use config::{Auth, ClientConfig, DEFAULT_SESSIONS_PATH, RetryPolicy, TlsPolicy};
 pub use error::Error;
-pub use http::Method;
+pub use http::{HeaderMap, HeaderName, HeaderValue, Method};
 pub use redfish_error::{ExtendedInfo, RedfishError};
 pub use secrecy::SecretString;
 pub use url::Url;

@@ -329,3 +329,40 @@ async fn bearer_token_is_sent_and_request_returns_error_statuses_as_responses() 
     let err = client.get_value("/v1/nodes").await.unwrap_err();
     assert_eq!(err.status(), Some(409));
 }
+
+#[tokio::test]
+async fn request_with_headers_sends_the_extra_headers_with_the_credential() {
+    let seen: Arc<Mutex<Option<HeaderMap>>> = Arc::default();
+    let recorder = seen.clone();
+    let router = Router::new().route(
+        "/v1/nodes",
+        post(move |headers: HeaderMap| async move {
+            *recorder.lock().unwrap() = Some(headers);
+            (StatusCode::ACCEPTED, Json(json!({"uuid": "n1"})))
+        }),
+    );
+    let server = serve(router).await;
+    let client = PodmClient::new(config(
+        server.url(),
+        Auth::Bearer {
+            token: SecretString::from("tok-123"),
+        },
+    ))
+    .unwrap();
+    let mut extra = HeaderMap::new();
+    extra.insert("idempotency-key", "key-1".parse().unwrap());
+    let response = client
+        .request_with_headers(
+            valence_http_client::Method::POST,
+            "/v1/nodes",
+            Some(&json!({"name": "n"})),
+            &extra,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 202);
+    let headers = seen.lock().unwrap().take().unwrap();
+    assert_eq!(headers["idempotency-key"], "key-1");
+    assert_eq!(headers["authorization"], "Bearer tok-123");
+    assert_eq!(headers["content-type"], "application/json");
+}
