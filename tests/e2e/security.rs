@@ -220,3 +220,39 @@ fn podm_passwords_are_sealed_at_rest_and_rotated_to_a_new_key() {
     let again = valence(workdir, &["secrets", "rotate", "--config", "valence.toml"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("resealed 0"));
 }
+
+#[test]
+fn the_cli_sends_its_token_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = create_token(dir.path(), "cli", "reader");
+    let tokens = dir.path().join("tokens.toml");
+    let server = Server::start(&["--token-file", tokens.to_str().unwrap()]);
+    let list = |token: Option<&str>| {
+        let mut cmd = Command::new(valence_bin());
+        cmd.args(["flavor", "list", "--url", &server.base])
+            .env_remove("VALENCE_TOKEN");
+        if let Some(t) = token {
+            cmd.env("VALENCE_TOKEN", t);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = list(None);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let allowed = list(Some(&reader));
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&allowed.stdout),
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    assert!(!output.contains(&reader), "the token is never printed");
+}

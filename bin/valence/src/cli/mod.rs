@@ -53,6 +53,25 @@ pub struct ApiArgs {
         help_heading = "API options"
     )]
     pub request_timeout: f64,
+    /// API token (see `valence token create`); prefer the environment variable to the flag,
+    /// which other users can see in the process list.
+    #[arg(
+        long,
+        global = true,
+        env = "VALENCE_TOKEN",
+        hide_env_values = true,
+        help_heading = "API options"
+    )]
+    pub token: Option<String>,
+    /// PEM of the CA that signed an `https://` Valence server's certificate.
+    #[arg(
+        long = "api-ca-cert",
+        global = true,
+        env = "VALENCE_CA_CERT",
+        value_name = "FILE",
+        help_heading = "API options"
+    )]
+    pub api_ca_cert: Option<std::path::PathBuf>,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -174,8 +193,16 @@ pub struct Context {
 
 impl Context {
     fn new(api: &ApiArgs) -> Result<Self, CliError> {
+        let ca_cert = match &api.api_ca_cert {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|err| {
+                CliError::Usage(format!("--api-ca-cert {}: {err}", path.display()))
+            })?),
+            None => None,
+        };
         let options = ClientOptions {
             timeout: Duration::from_secs_f64(api.request_timeout),
+            token: api.token.clone().map(secrecy::SecretString::from),
+            ca_cert,
             ..ClientOptions::new(api.url.trim_end_matches('/'))
         };
         Ok(Self {
