@@ -140,7 +140,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     // One plain line on stdout so scripts and tests learn the port when listening on port 0.
     println!("listening on http://{local}");
     let tasks = state.tasks.clone();
-    axum::serve(listener, valence_api::router(state))
+    // The API (/v1) and the web console (/ui) share one router, so a future auth layer wraps both.
+    let app = valence_api::router(state.clone()).merge(valence_web::router(state));
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;
