@@ -122,10 +122,11 @@ pub fn checked(value: &Option<String>) -> bool {
     value.as_deref().is_some_and(|v| !v.is_empty())
 }
 
-/// A whole number of at least `min`, `None` when blank; a message for `errors` otherwise.
+/// A whole number of at least `min`, `None` when blank; otherwise a message for `errors`
+/// that starts with the field's `label`.
 pub fn number(
     errors: &mut FormErrors,
-    field: &'static str,
+    (field, label): (&'static str, &str),
     value: &Option<String>,
     min: u64,
 ) -> Option<u64> {
@@ -133,11 +134,11 @@ pub fn number(
     match raw.parse::<u64>() {
         Ok(n) if n >= min => Some(n),
         Ok(_) => {
-            errors.add(field, format!("must be at least {min}"));
+            errors.add(field, format!("{label}: must be at least {min}"));
             None
         }
         Err(_) => {
-            errors.add(field, format!("{raw:?} is not a whole number"));
+            errors.add(field, format!("{label}: {raw:?} is not a whole number"));
             None
         }
     }
@@ -151,16 +152,15 @@ mod tests {
     #[test]
     fn numbers_are_checked_and_blank_is_none() {
         let mut errors = FormErrors::default();
-        assert_eq!(
-            number(&mut errors, "cores", &Some(" 8 ".into()), 1),
-            Some(8)
-        );
-        assert_eq!(number(&mut errors, "cores", &Some(String::new()), 1), None);
-        assert_eq!(number(&mut errors, "cores", &None, 1), None);
+        let cores = ("cores", "Cores");
+        assert_eq!(number(&mut errors, cores, &Some(" 8 ".into()), 1), Some(8));
+        assert_eq!(number(&mut errors, cores, &Some(String::new()), 1), None);
+        assert_eq!(number(&mut errors, cores, &None, 1), None);
         assert!(errors.is_empty());
-        assert_eq!(number(&mut errors, "cores", &Some("0".into()), 1), None);
-        assert_eq!(number(&mut errors, "memory", &Some("lots".into()), 1), None);
-        assert_eq!(errors.field("cores"), Some("must be at least 1"));
+        assert_eq!(number(&mut errors, cores, &Some("0".into()), 1), None);
+        let memory = ("memory", "Memory");
+        assert_eq!(number(&mut errors, memory, &Some("lots".into()), 1), None);
+        assert_eq!(errors.field("cores"), Some("Cores: must be at least 1"));
         assert!(errors.field("memory").is_some_and(|m| m.contains("lots")));
         assert!(errors.with_summary().summary.is_some());
     }

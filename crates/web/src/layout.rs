@@ -134,6 +134,8 @@ impl<'a> Page<'a> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     meta name="htmx-config" content=(HTMX_CONFIG);
                     title { (self.title) " · Valence" }
+                    // No icon to fetch: browsers would otherwise ask for /favicon.ico.
+                    link rel="icon" href="data:,";
                     link rel="stylesheet" href=(STYLE_URL);
                     script src=(HTMX_URL) defer {}
                     @if let Some(seconds) = self.refresh_without_js {

@@ -108,6 +108,9 @@ enum Preview {
     Placement(Placement),
     /// A compose refused because nothing fits: the per-PODM explanation of the 409.
     Refused(Vec<Rejection>),
+    /// A preview of a form with errors: the error summary goes in the preview area, which is
+    /// the part htmx swaps in.
+    Invalid,
 }
 
 fn compose_page(
@@ -141,7 +144,7 @@ fn compose_page(
     };
     let body = html! {
         h1 { "Compose a node" }
-        (render::error_summary(errors))
+        @if !matches!(preview, Preview::Invalid) { (render::error_summary(errors)) }
         form.card #compose-form method="post" action="/ui/nodes" novalidate {
             input type="hidden" name="idempotency_key" value=(values.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
             (render::input("name", "Name", values.name.as_deref(), errors, InputOpts { required: true, autocomplete: Some("off"), ..Default::default() }))
@@ -170,7 +173,7 @@ fn compose_page(
                 button type="submit" { "Compose" }
             }
         }
-        (preview_section(preview))
+        (preview_section(preview, errors))
     };
     Page::new("Compose a node", Section::Compose, body).render()
 }
@@ -203,11 +206,12 @@ fn relevant(rejected: &[Rejection]) -> Vec<&Rejection> {
         .collect()
 }
 
-fn preview_section(preview: &Preview) -> Markup {
+fn preview_section(preview: &Preview, errors: &FormErrors) -> Markup {
     html! {
         section #preview aria-live="polite" aria-label="Placement preview" {
             @match preview {
                 Preview::None => {}
+                Preview::Invalid => { (render::error_summary(errors)) }
                 Preview::Placement(Placement::Ranked { candidates, rejected }) => {
                     h2 { "Preview" }
                     @if let Some(first) = candidates.first() {
@@ -265,9 +269,14 @@ fn preview_section(preview: &Preview) -> Markup {
 /// The API request of the form, or the form's errors.
 fn compose_body(values: &ComposeForm) -> Result<types::NodeCompose, FormErrors> {
     let mut errors = FormErrors::default();
-    let cores = form::number(&mut errors, "cores", &values.cores, 1);
-    let memory_gib = form::number(&mut errors, "memory_gib", &values.memory_gib, 1);
-    let storage_gib = form::number(&mut errors, "storage_gib", &values.storage_gib, 1);
+    let cores = form::number(&mut errors, ("cores", "Cores"), &values.cores, 1);
+    let memory_gib = form::number(&mut errors, ("memory_gib", "Memory"), &values.memory_gib, 1);
+    let storage_gib = form::number(
+        &mut errors,
+        ("storage_gib", "Local drive"),
+        &values.storage_gib,
+        1,
+    );
     let drive_type = form::text(&values.drive_type);
     let flavor = form::text(&values.flavor_id);
     let explicit =
@@ -354,7 +363,7 @@ pub async fn preview(
         )),
         Err((status, errors)) => html_with(
             status,
-            compose_page(&values, &choices, &errors, &Preview::None),
+            compose_page(&values, &choices, &errors, &Preview::Invalid),
         ),
     })
 }

@@ -138,9 +138,14 @@ pub async fn list(
 
 fn flavor_body(values: &FlavorForm) -> Result<types::FlavorCreate, FormErrors> {
     let mut errors = FormErrors::default();
-    let cores = form::number(&mut errors, "cores", &values.cores, 1);
-    let memory_gib = form::number(&mut errors, "memory_gib", &values.memory_gib, 1);
-    let storage_gib = form::number(&mut errors, "storage_gib", &values.storage_gib, 1);
+    let cores = form::number(&mut errors, ("cores", "Cores"), &values.cores, 1);
+    let memory_gib = form::number(&mut errors, ("memory_gib", "Memory"), &values.memory_gib, 1);
+    let storage_gib = form::number(
+        &mut errors,
+        ("storage_gib", "Local drive"),
+        &values.storage_gib,
+        1,
+    );
     let drive_type = form::text(&values.drive_type);
     if form::text(&values.name).is_none() {
         errors.add("name", "give the flavor a name");

@@ -381,8 +381,8 @@ impl EditForm {
 
 fn edit_form(p: &PodManager, values: &EditForm, errors: &FormErrors) -> Markup {
     html! {
-        section aria-labelledby="edit-title" {
-            h2 id="edit" { span id="edit-title" { "Edit" } }
+        section #edit aria-labelledby="edit-title" {
+            h2 id="edit-title" { "Edit" }
             (render::error_summary(errors))
             form.card method="post" action=(format!("/ui/pod_managers/{}", p.uuid)) novalidate {
                 (render::input("name", "Name", values.name.as_deref(), errors, InputOpts { required: true, ..Default::default() }))

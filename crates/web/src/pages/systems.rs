@@ -73,11 +73,21 @@ pub async fn list(
             }
         },
     };
-    let min_cores = form::number(&mut errors, "min_cores", &q.min_cores, 0)
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    let min_memory_mib = form::number(&mut errors, "min_memory_gib", &q.min_memory_gib, 0)
-        .map(|gib| gib.saturating_mul(1024));
-    let limit = form::number(&mut errors, "limit", &q.limit, 1)
+    let min_cores = form::number(
+        &mut errors,
+        ("min_cores", "At least cores"),
+        &q.min_cores,
+        0,
+    )
+    .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let min_memory_mib = form::number(
+        &mut errors,
+        ("min_memory_gib", "At least memory"),
+        &q.min_memory_gib,
+        0,
+    )
+    .map(|gib| gib.saturating_mul(1024));
+    let limit = form::number(&mut errors, ("limit", "Per page"), &q.limit, 1)
         .map_or(PAGE_SIZE, |n| u32::try_from(n).unwrap_or(u32::MAX))
         .min(valence_api::paging::MAX_LIMIT);
     if !errors.is_empty() {

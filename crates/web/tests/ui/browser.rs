@@ -5,6 +5,7 @@
 //! installs both). A failing test saves a screenshot in `target/ui-screenshots/`; with
 //! `VALENCE_UI_SHOTS=<dir>` a passing run also saves screenshots of the pages it visits.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -123,7 +124,11 @@ async fn connect(chromium: &Path, driver_port: u16, profile: &Path) -> Client {
 /// `target/ui-screenshots/<name>.png`, then fails. Always ends the browser and chromedriver.
 pub async fn with_browser(name: &str, app: &TestApp, test: impl AsyncFnOnce(Browser)) {
     let Some((chromium, driver)) = binaries() else {
-        println!("browser test {name} did not run: chromium or chromedriver is not installed");
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "browser test {name} did not run: chromium or chromedriver is not installed"
+        );
         return;
     };
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -367,6 +372,9 @@ async fn register_through_the_form_then_compose_on_a_chosen_podm_and_automatical
         b.shot("node-progress").await;
         b.wait_for_node_state("ready").await;
         b.wait_for_text("#node-live", "Power state").await;
+        // Screen readers hear the change: the announcement outside the swapped region follows.
+        b.wait_for_text("#node-announce", "is ready").await;
+        b.wait_for("#node-live form[action$='/reset']").await;
         assert!(b.text("main dl.facts").await.contains("alpha"));
         b.shot("node-ready").await;
 
@@ -417,6 +425,11 @@ async fn a_cordoned_podm_is_disabled_in_the_drop_down_and_the_preview_explains_a
         assert!(other.is_enabled().await.unwrap());
         let first = b.find("#f-podm_id option:first-child").await;
         assert_eq!(first.text().await.unwrap(), "Automatic (scheduler)");
+
+        b.fill("#f-cores", "0").await;
+        b.click("button[formaction='/ui/nodes/preview']").await;
+        b.wait_for_text("#preview .error-summary", "Cores: must be at least 1")
+            .await;
 
         b.fill("#f-cores", "100000").await;
         b.click("button[formaction='/ui/nodes/preview']").await;
@@ -486,6 +499,18 @@ async fn flavors_and_keyboard_navigation() {
         b.wait_for_text("#flavors-table", "at least 4 cores, 16 GiB memory")
             .await;
         b.shot("flavors").await;
+
+        // htmx runs under the Content-Security-Policy, configured to inject no <style>.
+        let probe = b
+            .client
+            .execute(
+                "return [typeof htmx, htmx.config.includeIndicatorStyles, \
+                 document.querySelectorAll('style').length];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(probe, serde_json::json!(["object", false, 0]));
 
         // The first Tab reaches the skip link, which is then visible.
         let body = b.find("body").await;

@@ -339,6 +339,17 @@ async fn compose_preview_submit_and_progress_without_javascript() {
     assert_eq!(count(text, r#"<th scope="row">alpha</th>"#), 1, "{text}");
     assert_eq!(count(text, r#"<th scope="row">beta</th>"#), 1);
 
+    // A preview of a wrong form: the errors are inside the part htmx swaps in.
+    let reply = app
+        .post("/ui/nodes/preview", &[("name", ""), ("cores", "many")])
+        .await;
+    let text = reply.page(StatusCode::BAD_REQUEST);
+    let preview = text.split(r#"<section id="preview""#).nth(1).unwrap();
+    assert!(
+        preview.contains("error-summary") && preview.contains("is not a whole number"),
+        "{text}"
+    );
+
     // Refused compose: the per-PODM explanation comes with the error.
     let reply = app
         .post("/ui/nodes", &[("name", "big"), ("cores", "100000")])
@@ -432,6 +443,37 @@ async fn a_node_in_progress_polls_and_refreshes_without_javascript() {
     // No action on a node being composed.
     assert!(!text.contains("/decompose\""));
     assert_eq!(app.settled(&node).await, "ready");
+}
+
+#[tokio::test]
+async fn a_failed_compose_shows_the_podm_message() {
+    let app = TestApp::new();
+    let failing = valence_podm_sim::Behavior {
+        assembly_failure_rate: 1.0,
+        ..Default::default()
+    };
+    let pod = crate::harness::sim_with("flaky", 2, 1, failing).await;
+    let podm = app.register("flaky", &pod).await;
+    let node = app.compose("doomed", Some(&podm)).await;
+    assert_eq!(app.settled(&node).await, "failed");
+    let text = app
+        .get(&format!("/ui/nodes/{node}"))
+        .await
+        .page(StatusCode::OK)
+        .to_owned();
+    assert!(text.contains(r#"data-state="failed""#), "{text}");
+    assert!(text.contains("The compose failed."));
+    let row =
+        valence_api::service::nodes::get_row(&app.state, uuid::Uuid::parse_str(&node).unwrap())
+            .await
+            .unwrap();
+    let message = row.last_error.expect("the PODM's message is recorded");
+    assert!(
+        text.contains(&maud::html! { (message) }.into_string()),
+        "{text}"
+    );
+    // A failed node can be cleaned up from its page.
+    assert!(text.contains(&format!(r#"href="/ui/nodes/{node}/decompose""#)));
 }
 
 #[tokio::test]
@@ -540,6 +582,21 @@ async fn systems_filter_page_and_name_the_podms_that_did_not_answer() {
     assert!(
         text.contains(r#"id="failed-podms""#) && text.contains("<strong>gone</strong>"),
         "{text}"
+    );
+
+    // The compose form lists the offline PODM, disabled, with its reason.
+    let text = app
+        .get("/ui/nodes/new")
+        .await
+        .page(StatusCode::OK)
+        .to_owned();
+    let option = text
+        .split("<option")
+        .find(|o| o.contains(">gone: "))
+        .unwrap();
+    assert!(
+        option.contains(" disabled>gone: unavailable, offline"),
+        "{option}"
     );
 
     let text = app
