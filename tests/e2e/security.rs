@@ -256,3 +256,65 @@ fn the_cli_sends_its_token_from_the_environment() {
     );
     assert!(!output.contains(&reader), "the token is never printed");
 }
+
+#[test]
+fn the_console_asks_for_a_token_and_keeps_it_in_a_console_only_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = create_token(dir.path(), "ops", "admin");
+    let tokens = dir.path().join("tokens.toml");
+    let server = Server::start(&["--token-file", tokens.to_str().unwrap()]);
+    let browser: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+
+    let page = browser.get(&server.url("/ui/pod_managers")).call().unwrap();
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(page.headers().get("location").unwrap(), "/ui/login");
+    let login = browser.get(&server.url("/ui/login")).call().unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+
+    let origin = server.base.clone();
+    let wrong = browser
+        .post(&server.url("/ui/login"))
+        .header("Origin", &origin)
+        .send_form([("token", "vlc_wrong")])
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let signed_in = browser
+        .post(&server.url("/ui/login"))
+        .header("Origin", &origin)
+        .send_form([("token", admin.as_str())])
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_owned();
+
+    let page = browser
+        .get(&server.url("/ui/pod_managers"))
+        .header("Cookie", &pair)
+        .call()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let api = browser
+        .get(&server.url("/v1/nodes"))
+        .header("Cookie", &pair)
+        .call()
+        .unwrap();
+    assert_eq!(
+        api.status().as_u16(),
+        401,
+        "the console cookie does not authorize API calls"
+    );
+}

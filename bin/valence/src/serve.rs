@@ -304,7 +304,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     println!("listening on {scheme}://{local}");
     let tasks = state.tasks.clone();
     let instance = state.clone();
-    let app = valence_api::router(state).into_make_service();
+    // The web console under /ui, beside the API, behind the same token check.
+    let app = valence_api::router(state.clone())
+        .merge(valence_web::router(state))
+        .into_make_service();
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {

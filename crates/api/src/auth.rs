@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -148,15 +148,23 @@ impl Authenticator {
 fn is_open_path(path: &str) -> bool {
     matches!(
         path,
-        "/" | "/v1" | "/v1/" | "/healthz" | "/readyz" | "/v1/openapi.json"
-    )
+        "/" | "/v1" | "/v1/" | "/healthz" | "/readyz" | "/v1/openapi.json" | CONSOLE_LOGIN
+    ) || path.starts_with("/ui/assets/")
+}
+
+/// The web console's login page: where a browser without a valid session is sent.
+pub const CONSOLE_LOGIN: &str = "/ui/login";
+
+fn is_console(path: &str) -> bool {
+    path == "/ui" || path.starts_with("/ui/")
 }
 
 fn may(role: Role, method: &Method) -> bool {
     role == Role::Admin || matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The token of a request: `Authorization: Bearer ...`, or the console's session cookie.
+/// The token of a request: `Authorization: Bearer ...`, or, for console pages only, the
+/// console's session cookie (so a cookie never authorizes a cross-site API call).
 fn presented_token(request: &Request) -> Option<String> {
     let from_header = request
         .headers()
@@ -167,6 +175,9 @@ fn presented_token(request: &Request) -> Option<String> {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(|t| t.trim().to_owned());
+    if !is_console(request.uri().path()) {
+        return from_header;
+    }
     from_header.or_else(|| {
         request
             .headers()
@@ -194,16 +205,15 @@ pub async fn require_token(
     if !auth.is_enabled() || is_open_path(request.uri().path()) {
         return Ok(next.run(request).await);
     }
-    let Some(token) = presented_token(&request) else {
+    let caller = presented_token(&request).and_then(|token| auth.identify(&token));
+    let Some(caller) = caller else {
+        if is_console(request.uri().path()) {
+            // A browser: to the login page rather than a JSON 401.
+            return Ok(axum::response::Redirect::to(CONSOLE_LOGIN).into_response());
+        }
         return Err(ApiError::new(
             ErrorCode::Unauthorized,
-            "send a token: Authorization: Bearer <token>",
-        ));
-    };
-    let Some(caller) = auth.identify(&token) else {
-        return Err(ApiError::new(
-            ErrorCode::Unauthorized,
-            "the token is not valid",
+            "send a valid token: Authorization: Bearer <token>",
         ));
     };
     if !may(caller.role, request.method()) {
@@ -252,6 +262,22 @@ mod tests {
         assert_eq!(auth.identify(&admin).unwrap().role, Role::Admin);
         assert_eq!(auth.identify(&reader).unwrap().name, "dash");
         assert!(auth.identify("vlc_guess").is_none());
+    }
+
+    #[test]
+    fn the_login_page_and_assets_are_open_and_cookies_only_count_for_the_console() {
+        assert!(is_open_path(CONSOLE_LOGIN) && is_open_path("/ui/assets/htmx.min.js"));
+        assert!(!is_open_path("/ui/pod_managers") && !is_open_path("/v1/nodes"));
+        let cookie = |path: &str| {
+            let request = Request::builder()
+                .uri(path)
+                .header(header::COOKIE, format!("a=b; {SESSION_COOKIE}=vlc_x"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            presented_token(&request)
+        };
+        assert_eq!(cookie("/ui/nodes").as_deref(), Some("vlc_x"));
+        assert_eq!(cookie("/v1/nodes"), None);
     }
 
     #[test]
