@@ -33,6 +33,74 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 )]
 struct ApiDoc;
 
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Completes the generated document. Operation ids default to the handler names, which repeat
+/// across resources (`list`, `show`...), and OpenAPI wants them unique: they are prefixed with
+/// the operation's tag (`nodes_list`). Then the routes registered outside `routes!` are added,
+/// so the document lists every route the server answers: upstream's `/v1/podmanagers`
+/// spelling (the same operations, deprecated, ids suffixed) and the document itself.
+fn document_extra_routes(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+    use utoipa::openapi::{Deprecated, ResponseBuilder};
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let tag = operation
+                .tags
+                .as_ref()
+                .and_then(|tags| tags.first())
+                .cloned();
+            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
+    for (canonical, alias) in [
+        ("/v1/pod_managers", "/v1/podmanagers"),
+        ("/v1/pod_managers/{uuid}", "/v1/podmanagers/{uuid}"),
+    ] {
+        let Some(mut item) = openapi.paths.paths.get(canonical).cloned() else {
+            continue;
+        };
+        for operation in operations_mut(&mut item) {
+            operation.deprecated = Some(Deprecated::True);
+            if let Some(id) = operation.operation_id.as_mut() {
+                id.push_str("_podmanagers");
+            }
+        }
+        openapi.paths.paths.insert(alias.to_owned(), item);
+    }
+    openapi.paths.add_path_operation(
+        "/v1/openapi.json",
+        vec![HttpMethod::Get],
+        OperationBuilder::new()
+            .operation_id(Some("root_openapi"))
+            .tag("root")
+            .summary(Some("This OpenAPI 3 document"))
+            .response(
+                "200",
+                ResponseBuilder::new().description("The OpenAPI document (JSON)"),
+            )
+            .build(),
+    );
+    openapi
+}
+
 /// The whole API: routes, error fallbacks, request ids and the OpenAPI document.
 pub fn router(state: AppState) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -60,7 +128,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::systems::list))
         .routes(routes!(routes::systems::show))
         .split_for_parts();
-    let openapi = std::sync::Arc::new(openapi);
+    let openapi = std::sync::Arc::new(document_extra_routes(openapi));
     router
         // Upstream Valence spelled the collection both ways.
         .route(
