@@ -2,4 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+
+mod concurrency;
+mod errors;
+mod faults;
+mod nodes;
+mod openapi;
+mod podms;
 mod server;
+mod systems;
