@@ -6,13 +6,17 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{Ctx, SYSTEMS_PER_SIM, on_both_backends};
+use crate::harness::{
+    Ctx, PATIENCE, SHORT_PODM_DEADLINES, SYSTEMS_PER_SIM, on_both_backends, wait_for,
+};
 
 on_both_backends!(
     failed_assembly_leaves_nothing_on_the_podm,
     node_being_composed_cannot_be_released_or_reset,
     failed_release_keeps_the_node_for_a_retry,
     release_of_a_podm_that_is_down_resumes_when_it_is_back,
+    #[ignore = "server bug: a background inventory refresh under way during a compose puts back the inventory it read before (valence_redfish::Aggregator::refresh_all inserts after invalidate)"]
+    inventory_cache_never_goes_back,
 );
 
 fn failed_assembly_leaves_nothing_on_the_podm(ctx: &Ctx) {
@@ -103,8 +107,7 @@ fn failed_release_keeps_the_node_for_a_retry(ctx: &Ctx) {
 
 fn release_of_a_podm_that_is_down_resumes_when_it_is_back(ctx: &Ctx) {
     let sims = ctx.sims(2, 191);
-    let (valence, uuids) =
-        ctx.server_with_args(&sims, &["--fanout-timeout", "0.5", "--podm-timeout", "0.5"]);
+    let (valence, uuids) = ctx.server_with_args(&sims, SHORT_PODM_DEADLINES);
     let (going, staying) = (&uuids[0], &uuids[1]);
     let node = valence.compose_ready(&json!({"name": "stranded", "podm_id": going}));
     let uuid = node["uuid"].as_str().unwrap();
@@ -154,4 +157,55 @@ fn release_of_a_podm_that_is_down_resumes_when_it_is_back(ctx: &Ctx) {
     let left = valence.list("/v1/pod_managers");
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["uuid"], staying.as_str());
+}
+
+/// A ready node is never forgotten by the usage figures. Fails today: a compose invalidates
+/// the PODM's cached inventory, but a background refresh that read the PODM's nodes before the
+/// allocation and finishes afterwards puts its older inventory back
+/// (`valence_redfish::Aggregator::refresh_all` inserts whatever it read), so until the next
+/// refresh the usage, `GET /v1/systems?free=true` and the scheduler see the node's system free.
+///
+/// The refresh is held midway by the simulator (its system reads hang) while the node is
+/// composed, then let go; only the PODM list, which never reads a PODM itself, is watched.
+fn inventory_cache_never_goes_back(ctx: &Ctx) {
+    let sims = ctx.sims(1, 201);
+    let (valence, uuids) = ctx.server_with_args(&sims, &["--refresh-interval", "2"]);
+    let podm = &uuids[0];
+    sims[0].reset_counters();
+    sims[0]
+        .update_behavior(|b| {
+            b.hang_rate = 1.0;
+            b.fault_path_prefix = Some("/redfish/v1/Systems/".to_owned());
+        })
+        .unwrap();
+    // A refresh has read the nodes and now waits for a system.
+    wait_for(
+        "a background refresh to reach the systems",
+        PATIENCE,
+        || (sims[0].request_count("GET", "/redfish/v1/Systems/{id}") > 0).then_some(()),
+    );
+
+    let accepted = valence.compose(&json!({"name": "during-refresh", "podm_id": podm}));
+    wait_for("the node to be ready", PATIENCE, || {
+        let ready = valence.list("/v1/nodes?state=ready");
+        (ready.len() == 1).then_some(())
+    });
+    assert_eq!(sims[0].nodes().len(), 1, "{accepted}");
+
+    sims[0]
+        .update_behavior(|b| {
+            b.hang_rate = 0.0;
+            b.fault_path_prefix = None;
+        })
+        .unwrap();
+    let usage = wait_for("an inventory in the cache again", PATIENCE, || {
+        let podms = valence.list("/v1/pod_managers");
+        let usage = podms[0]["usage"].clone();
+        (usage["available"] == true).then_some(usage)
+    });
+    assert_eq!(
+        usage["nodes_total"], 1,
+        "the ready node is missing: {usage}"
+    );
+    assert_eq!(usage["systems_free"], SYSTEMS_PER_SIM - 1, "{usage}");
 }

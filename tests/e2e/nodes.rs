@@ -319,14 +319,13 @@ fn decompose_frees_the_system_on_the_podm(ctx: &Ctx) {
         .expect_error(404, "NotFound");
     assert!(valence.list("/v1/nodes").is_empty());
     let podm = valence.get(&format!("/v1/pod_managers/{}", uuids[1]));
+    let usage = &podm.json["usage"];
+    assert_eq!(usage["systems_free"], SYSTEMS_PER_SIM, "{}", podm.text);
+    assert_eq!(usage["nodes_valence"], 0);
     assert_eq!(
-        podm.json["usage"]["systems_free"], SYSTEMS_PER_SIM,
-        "{}",
-        podm.text
+        valence.list("/v1/systems?free=true").len(),
+        2 * SYSTEMS_PER_SIM
     );
-    assert_eq!(podm.json["usage"]["nodes_valence"], 0);
-    let free = valence.list("/v1/systems?free=true");
-    assert_eq!(free.len(), 2 * SYSTEMS_PER_SIM);
     valence
         .delete(&format!("/v1/nodes/{uuid}"))
         .expect_error(404, "NotFound");

@@ -1,11 +1,11 @@
 //! Pod managers through the API: registration (verified or stored `Offline`), usage in list and
 //! show, masked credentials, cordon, the safe delete, and a PODM going down and coming back.
 
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::harness::{Ctx, SYSTEMS_PER_SIM, on_both_backends, wait_for};
+use crate::harness::{
+    Ctx, PATIENCE, SHORT_PODM_DEADLINES, SYSTEMS_PER_SIM, on_both_backends, wait_for,
+};
 
 on_both_backends!(
     register_shows_usage_and_masks_the_password,
@@ -167,7 +167,7 @@ fn register_shows_usage_and_masks_the_password(ctx: &Ctx) {
 }
 
 fn unreachable_podm_is_refused_with_verify_and_stored_offline_without(ctx: &Ctx) {
-    let valence = ctx.server(&[]);
+    let valence = ctx.server(SHORT_PODM_DEADLINES);
     let url = closed_port_url();
     let password = ctx.password();
     let body = json!({
@@ -200,13 +200,11 @@ fn unreachable_podm_is_refused_with_verify_and_stored_offline_without(ctx: &Ctx)
     // The PODM starts at that address: the health check finds it and it becomes usable.
     let port = url.rsplit(':').next().unwrap().parse().unwrap();
     let sim = ctx.sim(7, SYSTEMS_PER_SIM, port, &password);
-    let online = valence.wait_podm_status(uuid, "Online", Duration::from_secs(30));
+    let online = valence.wait_podm_status(uuid, "Online");
     assert_eq!(online["driver"], "rsd");
-    wait_for(
-        "the systems of the PODM that came up",
-        Duration::from_secs(10),
-        || (valence.list("/v1/systems").len() == SYSTEMS_PER_SIM).then_some(()),
-    );
+    wait_for("the systems of the PODM that came up", PATIENCE, || {
+        (valence.list("/v1/systems").len() == SYSTEMS_PER_SIM).then_some(())
+    });
     let node = valence.compose_ready(&json!({"name": "late"}));
     assert_eq!(node["podm_id"], uuid);
     assert_eq!(sim.nodes().len(), 1);
@@ -349,14 +347,12 @@ fn cordoned_podm_is_never_scheduled(ctx: &Ctx) {
 
 fn podm_going_down_is_reported_skipped_and_comes_back(ctx: &Ctx) {
     let sims = ctx.sims(3, 41);
-    // Short PODM deadlines: each call to the PODM that is down fails within half a second.
-    let (valence, uuids) =
-        ctx.server_with_args(&sims, &["--fanout-timeout", "0.5", "--podm-timeout", "0.5"]);
+    let (valence, uuids) = ctx.server_with_args(&sims, SHORT_PODM_DEADLINES);
     let down = &uuids[0];
     assert_eq!(valence.list("/v1/systems").len(), 3 * SYSTEMS_PER_SIM);
 
     sims[0].stop();
-    let offline = valence.wait_podm_status(down, "Offline", Duration::from_secs(20));
+    let offline = valence.wait_podm_status(down, "Offline");
     assert!(offline["last_error"].is_string(), "{offline}");
 
     // The others still answer; the one down is named.
@@ -373,7 +369,7 @@ fn podm_going_down_is_reported_skipped_and_comes_back(ctx: &Ctx) {
     // used here: a forced read of a PODM that is down lengthens its probe backoff).
     let systems = wait_for(
         "the systems to drop the PODM that is down",
-        Duration::from_secs(10),
+        PATIENCE,
         || {
             let cached = valence.get("/v1/systems");
             let failed = cached.header("valence-failed-podms").unwrap_or_default();
@@ -405,17 +401,13 @@ fn podm_going_down_is_reported_skipped_and_comes_back(ctx: &Ctx) {
 
     // Back up: the health check brings it back Online and its systems return.
     sims[0].start();
-    valence.wait_podm_status(down, "Online", Duration::from_secs(30));
-    wait_for(
-        "the systems of the PODM that came back",
-        Duration::from_secs(10),
-        || {
-            let systems = valence.get("/v1/systems");
-            (systems.json.as_array().map(Vec::len) == Some(3 * SYSTEMS_PER_SIM)
-                && systems.header("valence-failed-podms").is_none())
-            .then_some(())
-        },
-    );
+    valence.wait_podm_status(down, "Online");
+    wait_for("the systems of the PODM that came back", PATIENCE, || {
+        let systems = valence.get("/v1/systems");
+        (systems.json.as_array().map(Vec::len) == Some(3 * SYSTEMS_PER_SIM)
+            && systems.header("valence-failed-podms").is_none())
+        .then_some(())
+    });
     let node = valence.compose_ready(&json!({"name": "after", "podm_id": down}));
     assert_eq!(node["podm_id"], down.as_str());
     assert_eq!(sims[0].nodes().len(), 1);
@@ -423,11 +415,21 @@ fn podm_going_down_is_reported_skipped_and_comes_back(ctx: &Ctx) {
 
 fn adopted_nodes_are_forgotten_not_released(ctx: &Ctx) {
     let sims = ctx.sims(1, 141);
-    let (valence, uuids) = ctx.server_with(&sims);
+    let (valence, uuids) = ctx.server_with_args(&sims, &["--refresh-interval", "0.3"]);
     let podm = &uuids[0];
     let outside = sims[0].compose_outside_valence("made-elsewhere");
     let index = sims[0].nodes()[0].id.clone();
 
+    // The background refresh brings the change into the usage of the list, which never
+    // reads a PODM itself; `refresh=true` reads it at once.
+    wait_for(
+        "the refresh to see the node made elsewhere",
+        PATIENCE,
+        || {
+            let podms = valence.list("/v1/pod_managers");
+            (podms[0]["usage"]["nodes_total"] == 1).then_some(())
+        },
+    );
     let usage = valence.get(&format!("/v1/pod_managers/{podm}?refresh=true"));
     let usage = &usage.expect(200)["usage"];
     assert_eq!(usage["nodes_total"], 1, "{usage}");
@@ -498,7 +500,7 @@ fn state_survives_a_server_restart(ctx: &Ctx) {
     assert_eq!(detail["composed_node_state"], "Assembled", "{detail}");
     assert_eq!(detail["podm_error"], serde_json::Value::Null, "{detail}");
     for podm in &uuids {
-        second.wait_podm_status(podm, "Online", Duration::from_secs(10));
+        second.wait_podm_status(podm, "Online");
     }
     assert_eq!(second.list("/v1/systems").len(), 2 * SYSTEMS_PER_SIM);
     assert_eq!(second.delete(&format!("/v1/nodes/{uuid}")).status, 204);
