@@ -2,7 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod concurrency;
 mod crash;
+mod errors;
+mod faults;
 mod harness;
+mod nodes;
+mod openapi;
+mod podms;
 mod security;
 mod server;
+mod systems;

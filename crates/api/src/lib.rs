@@ -37,6 +37,74 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 )]
 struct ApiDoc;
 
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Completes the generated document. Operation ids default to the handler names, which repeat
+/// across resources (`list`, `show`...), and OpenAPI wants them unique: they are prefixed with
+/// the operation's tag (`nodes_list`). Then the routes registered outside `routes!` are added,
+/// so the document lists every route the server answers: upstream's `/v1/podmanagers`
+/// spelling (the same operations, deprecated, ids suffixed) and the document itself.
+fn document_extra_routes(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+    use utoipa::openapi::{Deprecated, ResponseBuilder};
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let tag = operation
+                .tags
+                .as_ref()
+                .and_then(|tags| tags.first())
+                .cloned();
+            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
+    for (canonical, alias) in [
+        ("/v1/pod_managers", "/v1/podmanagers"),
+        ("/v1/pod_managers/{uuid}", "/v1/podmanagers/{uuid}"),
+    ] {
+        let Some(mut item) = openapi.paths.paths.get(canonical).cloned() else {
+            continue;
+        };
+        for operation in operations_mut(&mut item) {
+            operation.deprecated = Some(Deprecated::True);
+            if let Some(id) = operation.operation_id.as_mut() {
+                id.push_str("_podmanagers");
+            }
+        }
+        openapi.paths.paths.insert(alias.to_owned(), item);
+    }
+    openapi.paths.add_path_operation(
+        "/v1/openapi.json",
+        vec![HttpMethod::Get],
+        OperationBuilder::new()
+            .operation_id(Some("root_openapi"))
+            .tag("root")
+            .summary(Some("This OpenAPI 3 document"))
+            .response(
+                "200",
+                ResponseBuilder::new().description("The OpenAPI document (JSON)"),
+            )
+            .build(),
+    );
+    openapi
+}
+
 /// Declares the bearer-token scheme (`Authorization: Bearer <token>`) in the document.
 struct BearerAuth;
 
@@ -52,7 +120,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::root::root))
         .routes(routes!(routes::root::v1))
         .routes(routes!(routes::root::healthz))
@@ -81,7 +149,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::devices::list))
         .routes(routes!(routes::devices::show))
         .routes(routes!(routes::devices::sync))
-        .split_for_parts()
+        .split_for_parts();
+    (router, document_extra_routes(openapi))
 }
 
 /// The OpenAPI document of the API, as served at `/v1/openapi.json`.
@@ -91,12 +160,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole API: routes, error fallbacks, request ids and the OpenAPI document.
 pub fn router(state: AppState) -> Router {
-    router_with(state, Router::new())
-}
-
-/// The API plus `extra` routes (the web console) behind the same authentication, limits and
-/// request ids.
-pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let (router, openapi) = api_routes();
     // Rendered once: the document does not change while the server runs.
     let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
@@ -104,7 +167,6 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         state.settings.max_concurrent_requests.max(1),
     ));
     router
-        .merge(extra)
         // Upstream Valence spelled the collection both ways.
         .route(
             "/v1/podmanagers",
