@@ -15,7 +15,6 @@ on_both_backends!(
     node_being_composed_cannot_be_released_or_reset,
     failed_release_keeps_the_node_for_a_retry,
     release_of_a_podm_that_is_down_resumes_when_it_is_back,
-    #[ignore = "server bug: a background inventory refresh under way during a compose puts back the inventory it read before (valence_redfish::Aggregator::refresh_all inserts after invalidate)"]
     inventory_cache_never_goes_back,
 );
 

@@ -44,6 +44,9 @@ pub struct Inventory {
     pub usage: Usage,
     #[serde(skip)]
     pub fetched_at: SystemTime,
+    /// The PODM's invalidation count when the read began (see [`Aggregator::invalidate`]).
+    #[serde(skip)]
+    pub generation: u64,
 }
 
 impl Inventory {
@@ -58,6 +61,7 @@ impl Inventory {
             nodes,
             usage,
             fetched_at,
+            generation: 0,
         }
     }
 }
@@ -117,6 +121,9 @@ pub struct Aggregator {
     config: AggregatorConfig,
     inventories: moka::future::Cache<String, Arc<Inventory>>,
     health: HealthBoard,
+    /// Per PODM, how many times its inventory was invalidated: a read that began before an
+    /// invalidation (a compose) is not cached.
+    generations: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -137,6 +144,7 @@ impl Aggregator {
             config,
             inventories,
             health,
+            generations: Default::default(),
         }
     }
 
@@ -165,33 +173,59 @@ impl Aggregator {
         refresh: bool,
     ) -> Result<Arc<Inventory>, PodmFailure> {
         if refresh {
-            let fresh = Arc::new(self.read_inventory(target, true).await?);
-            self.inventories
-                .insert(target.uuid.clone(), fresh.clone())
-                .await;
+            let generation = self.generation(&target.uuid);
+            let fresh = Arc::new(self.read_inventory(target, true, generation).await?);
+            self.store_if_current(&target.uuid, &fresh).await;
             return Ok(fresh);
         }
-        self.inventories
-            .try_get_with_by_ref(&target.uuid, async {
-                self.read_inventory(target, false).await.map(Arc::new)
-            })
-            .await
-            .map_err(|shared| (*shared).clone())
+        // An offline PODM's cached figures would be stale; it is reported as failed instead.
+        if let Some(failure) = self.refused(target) {
+            return Err(failure);
+        }
+        // Concurrent misses share one read (moka's single flight). A read that began before an
+        // invalidation must not be served: it may predate a compose.
+        for _ in 0..2 {
+            let generation = self.generation(&target.uuid);
+            let inventory = self
+                .inventories
+                .try_get_with_by_ref(&target.uuid, async {
+                    self.read_inventory(target, false, generation)
+                        .await
+                        .map(Arc::new)
+                })
+                .await
+                .map_err(|shared| (*shared).clone())?;
+            if inventory.generation == self.generation(&target.uuid) {
+                return Ok(inventory);
+            }
+            self.inventories.invalidate(&target.uuid).await;
+        }
+        let fresh = Arc::new(
+            self.read_inventory(target, false, self.generation(&target.uuid))
+                .await?,
+        );
+        self.store_if_current(&target.uuid, &fresh).await;
+        Ok(fresh)
     }
 
     /// The cached inventory, if any, without calling the PODM.
     pub async fn cached(&self, uuid: &str) -> Option<Arc<Inventory>> {
-        self.inventories.get(uuid).await
+        let inventory = self.inventories.get(uuid).await?;
+        let current = inventory.generation == self.generation(uuid);
+        let online = self
+            .health
+            .admit(uuid, tokio::time::Instant::now().into_std())
+            == Admission::Allowed;
+        (current && online).then_some(inventory)
     }
 
     /// Re-reads every PODM whose breaker admits a call and replaces its cached inventory;
     /// readers keep the old one until the new one is in. For the background refresh loop.
     pub async fn refresh_all(&self, targets: &[Target]) -> Fanout<Arc<Inventory>> {
         self.fan_out(targets, |target| async move {
-            let inv = Arc::new(self.read_inventory(&target, false).await?);
-            self.inventories
-                .insert(target.uuid.clone(), inv.clone())
-                .await;
+            let generation = self.generation(&target.uuid);
+            let inv = Arc::new(self.read_inventory(&target, false, generation).await?);
+            self.store_if_current(&target.uuid, &inv).await;
             Ok((target, inv))
         })
         .await
@@ -219,6 +253,7 @@ impl Aggregator {
     /// Drops what is known of a PODM (after it is updated or deleted, or after a compose or
     /// decompose changed its inventory).
     pub async fn invalidate(&self, uuid: &str) {
+        self.bump_generation(uuid);
         self.inventories.invalidate(uuid).await;
     }
 
@@ -231,6 +266,7 @@ impl Aggregator {
         &self,
         target: &Target,
         bypass_breaker: bool,
+        generation: u64,
     ) -> Result<Inventory, PodmFailure> {
         let conn = &target.conn;
         let read = async { futures::try_join!(conn.list_systems(), conn.list_nodes()) };
@@ -238,7 +274,58 @@ impl Aggregator {
             .guarded(target, bypass_breaker, "inventory", read)
             .await?;
         self.health.record_success(&target.uuid, SystemTime::now());
-        Ok(Inventory::new(systems, nodes, SystemTime::now()))
+        let mut inventory = Inventory::new(systems, nodes, SystemTime::now());
+        inventory.generation = generation;
+        Ok(inventory)
+    }
+
+    fn generation(&self, uuid: &str) -> u64 {
+        self.generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(uuid)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn bump_generation(&self, uuid: &str) {
+        *self
+            .generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(uuid.to_owned())
+            .or_insert(0) += 1;
+    }
+
+    /// Caches `inventory` unless the PODM was invalidated since its read began.
+    async fn store_if_current(&self, uuid: &str, inventory: &Arc<Inventory>) {
+        if inventory.generation == self.generation(uuid) {
+            self.inventories
+                .insert(uuid.to_owned(), inventory.clone())
+                .await;
+        }
+    }
+
+    /// The failure to report without calling a PODM whose breaker is open.
+    fn refused(&self, target: &Target) -> Option<PodmFailure> {
+        match self
+            .health
+            .admit(&target.uuid, tokio::time::Instant::now().into_std())
+        {
+            Admission::Allowed => None,
+            Admission::Refused {
+                last_error,
+                retry_in,
+            } => Some(PodmFailure {
+                uuid: target.uuid.clone(),
+                name: target.name.clone(),
+                kind: FailureKind::CircuitOpen,
+                reason: format!(
+                    "offline ({last_error}); next probe in {}s",
+                    retry_in.as_secs().max(1)
+                ),
+            }),
+        }
     }
 
     /// Runs one PODM call under the breaker and the call deadline, recording failures.

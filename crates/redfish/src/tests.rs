@@ -336,3 +336,56 @@ fn usage_counts_free_capacity() {
     assert!((usage.ratio - 1.0 / 3.0).abs() < 1e-9);
     assert_eq!(Usage::of(&[], &[]).ratio, 0.0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_read_that_began_before_an_invalidation_is_not_cached() {
+    let agg = Arc::new(aggregator());
+    let (t, podm) = target(
+        "p",
+        FakePodm {
+            delay: Duration::from_millis(100),
+            systems: vec![system("1", 8, false)],
+            ..Default::default()
+        },
+    );
+    let refresh = {
+        let agg = agg.clone();
+        let targets = vec![t.clone()];
+        tokio::spawn(async move { agg.refresh_all(&targets).await.ok.len() })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // A compose changed the PODM while the refresh was reading it.
+    agg.invalidate("p").await;
+    assert_eq!(refresh.await.unwrap(), 1, "the refresh itself succeeded");
+    assert!(
+        agg.cached("p").await.is_none(),
+        "its result predates the change and is not served"
+    );
+    agg.inventory(&t, false).await.unwrap();
+    assert_eq!(
+        podm.list_calls.load(Ordering::SeqCst),
+        2,
+        "the next reader reads again"
+    );
+    assert!(agg.cached("p").await.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_offline_podm_is_not_served_from_cache() {
+    let agg = aggregator();
+    let (t, _) = target(
+        "p",
+        FakePodm {
+            systems: vec![system("1", 8, false)],
+            ..Default::default()
+        },
+    );
+    agg.inventory(&t, false).await.unwrap();
+    for _ in 0..2 {
+        agg.health()
+            .record_failure("p", "refused", tokio::time::Instant::now().into_std());
+    }
+    assert!(agg.cached("p").await.is_none());
+    let failure = agg.inventory(&t, false).await.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::CircuitOpen);
+}
