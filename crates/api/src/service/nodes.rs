@@ -134,6 +134,7 @@ pub async fn place(
     let failed: std::collections::HashSet<&str> = failed.iter().map(|f| f.uuid.as_str()).collect();
     let uuids: Vec<String> = rows.iter().map(|r| r.uuid.to_string()).collect();
     let empty: Vec<valence_pod_manager_api::SystemSummary> = Vec::new();
+    let reserved = reserve_pending(state, &inventories).await?;
     let snapshot: Vec<PodmSnapshot<'_>> = rows
         .iter()
         .zip(&uuids)
@@ -154,9 +155,11 @@ pub async fn place(
                     PodmStatus::Unknown => valence_scheduler::PodmStatus::Unknown,
                 },
                 can_compose: can_compose(row),
-                systems: inventories
+                systems: reserved
                     .get(uuid)
-                    .map_or(empty.as_slice(), |inv| inv.systems.as_slice()),
+                    .map(Vec::as_slice)
+                    .or_else(|| inventories.get(uuid).map(|inv| inv.systems.as_slice()))
+                    .unwrap_or(empty.as_slice()),
             }
         })
         .collect();
@@ -166,6 +169,45 @@ pub async fn place(
         policy: state.settings.policy,
     };
     Ok(valence_scheduler::schedule(&snapshot, &request))
+}
+
+/// Inventories with the systems that composes still waiting for their PODM's answer will take
+/// marked as used. Those composes are rows in the database (any instance's), so racing requests
+/// are spread over the free systems before any PODM is called; a PODM's own 409 stays the last
+/// word. A compose the PODM has accepted invalidates the inventory instead (see `StepRecorder`).
+async fn reserve_pending(
+    state: &AppState,
+    inventories: &std::collections::HashMap<String, std::sync::Arc<valence_redfish::Inventory>>,
+) -> Result<std::collections::HashMap<String, Vec<valence_pod_manager_api::SystemSummary>>, ApiError>
+{
+    let pending = state.db.run(valence_db::nodes::in_progress).await?;
+    let mut reserved: std::collections::HashMap<
+        String,
+        Vec<valence_pod_manager_api::SystemSummary>,
+    > = Default::default();
+    for node in pending
+        .iter()
+        .filter(|n| n.state == NodeState::Allocating && n.resource_uri.is_none())
+    {
+        let key = node.podm_uuid.to_string();
+        let Some(inventory) = inventories.get(&key) else {
+            continue;
+        };
+        let systems = reserved
+            .entry(key)
+            .or_insert_with(|| inventory.systems.clone());
+        let requirements: Requirements =
+            serde_json::from_value(node.requirements.clone()).unwrap_or_default();
+        // The PODM takes the smallest system that fits; so does the reservation.
+        let taken = systems
+            .iter_mut()
+            .filter(|s| s.is_free() && s.satisfies(&requirements).is_ok())
+            .min_by_key(|s| (s.total_cores, s.memory_mib));
+        if let Some(system) = taken {
+            system.composed_node = Some(format!("pending:{}", node.uuid));
+        }
+    }
+    Ok(reserved)
 }
 
 fn no_valid_podm(placement: &Placement, requested: bool) -> ApiError {
@@ -289,11 +331,17 @@ pub async fn compose(
 struct StepRecorder<'a> {
     state: &'a AppState,
     node: Uuid,
+    podm: Uuid,
 }
 
 #[async_trait]
 impl ComposeObserver for StepRecorder<'_> {
     async fn allocated(&self, node: &ComposedNodeSummary) -> Result<(), PodmError> {
+        // The PODM holds the system from now on: the next placement must see it used.
+        self.state
+            .aggregator
+            .invalidate(&self.podm.to_string())
+            .await;
         let changes = valence_db::NodeUpdate {
             resource_uri: Some(Some(node.resource_uri.clone())),
             node_index: Some(Some(node.index.clone())),
@@ -367,7 +415,7 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
                 continue;
             }
         };
-        let recorder = StepRecorder { state, node };
+        let recorder = StepRecorder { state, node, podm };
         let outcome = conn.compose(&request, &recorder).await;
         state.aggregator.invalidate(&podm.to_string()).await;
         match outcome {

@@ -188,3 +188,56 @@ async fn flavors_feed_compose_and_bad_requests_name_the_field() {
     assert_eq!(nothing_fits.body["code"], "NoValidPodm");
     assert_eq!(nothing_fits.body["rejected"][0]["filter"], "capacity");
 }
+
+#[tokio::test]
+async fn composes_waiting_for_their_podm_reserve_a_system_for_the_next_placement() {
+    let app = TestApp::new();
+    let first = sim("first", 1, 7).await;
+    let second = sim("second", 1, 7).await;
+    let a = app.register("a-first", &first).await;
+    let b = app.register("b-second", &second).await;
+    // The first PODM takes a while to answer Allocate: its compose is pending meanwhile.
+    first
+        .update_behavior(|behavior| {
+            behavior.answer_delay = std::time::Duration::from_millis(800);
+            behavior.fault_path_prefix = Some("/redfish/v1/Nodes/Actions".into());
+        })
+        .unwrap();
+    let one = app
+        .call(Method::POST, "/v1/nodes", Some(json!({"name": "one"})))
+        .await;
+    assert_eq!(one.body["podm_id"], a.as_str(), "{}", one.text);
+
+    let plan = app
+        .call(
+            Method::POST,
+            "/v1/nodes?dry_run=true",
+            Some(json!({"name": "two"})),
+        )
+        .await;
+    assert_eq!(
+        plan.body["candidates"][0]["podm_uuid"],
+        b.as_str(),
+        "{}",
+        plan.text
+    );
+    assert_eq!(
+        plan.body["rejected"][0]["filter"], "capacity",
+        "{}",
+        plan.text
+    );
+    let two = app
+        .call(Method::POST, "/v1/nodes", Some(json!({"name": "two"})))
+        .await;
+    assert_eq!(two.body["podm_id"], b.as_str(), "{}", two.text);
+
+    for reply in [&one, &two] {
+        let node = app.settled_node(reply.body["uuid"].as_str().unwrap()).await;
+        assert_eq!(node["state"], "ready", "{node}");
+    }
+    assert_eq!(
+        first.stats().allocation_conflicts,
+        0,
+        "no compose was sent to a PODM already spoken for"
+    );
+}
