@@ -8,6 +8,7 @@ pub mod health;
 pub mod usage;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
@@ -112,11 +113,22 @@ impl Default for AggregatorConfig {
     }
 }
 
+/// Lookups of the inventory cache since start, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Answered from the cache (including readers that waited for another reader's fetch).
+    pub hits: u64,
+    /// Found nothing cached: the PODM was read, or (for [`Aggregator::cached`]) nothing shown.
+    pub misses: u64,
+}
+
 /// Fan-out, cache and health board over all PODMs. Cheap to share behind an `Arc`.
 pub struct Aggregator {
     config: AggregatorConfig,
     inventories: moka::future::Cache<String, Arc<Inventory>>,
     health: HealthBoard,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -137,7 +149,26 @@ impl Aggregator {
             config,
             inventories,
             health,
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
         }
+    }
+
+    /// Inventory cache lookups since start.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.cache_hits.load(Ordering::Relaxed),
+            misses: self.cache_misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count_lookup(&self, hit: bool) {
+        let counter = if hit {
+            &self.cache_hits
+        } else {
+            &self.cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn config(&self) -> &AggregatorConfig {
@@ -171,16 +202,28 @@ impl Aggregator {
                 .await;
             return Ok(fresh);
         }
-        self.inventories
+        let fetched = AtomicBool::new(false);
+        let result = self
+            .inventories
             .try_get_with_by_ref(&target.uuid, async {
+                fetched.store(true, Ordering::Relaxed);
                 self.read_inventory(target, false).await.map(Arc::new)
             })
             .await
-            .map_err(|shared| (*shared).clone())
+            .map_err(|shared| (*shared).clone());
+        self.count_lookup(!fetched.load(Ordering::Relaxed));
+        result
     }
 
     /// The cached inventory, if any, without calling the PODM.
     pub async fn cached(&self, uuid: &str) -> Option<Arc<Inventory>> {
+        let found = self.inventories.get(uuid).await;
+        self.count_lookup(found.is_some());
+        found
+    }
+
+    /// The cached inventory, if any, without counting a lookup (for metrics and diagnostics).
+    pub async fn peek(&self, uuid: &str) -> Option<Arc<Inventory>> {
         self.inventories.get(uuid).await
     }
 
