@@ -33,14 +33,26 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Server {
+        Self::start_with(dir, args, &[], Stdio::inherit())
+    }
+
+    /// As [`Server::start_in`], with extra environment variables (after `RUST_LOG=warn`, so
+    /// they may override it) and the server's stderr (its log) sent to `stderr`.
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Server {
         let mut child = Command::new(valence_bin())
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .current_dir(dir.path())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();

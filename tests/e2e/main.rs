@@ -4,5 +4,6 @@
 mod cli;
 mod crash;
 mod harness;
+mod ops;
 mod security;
 mod server;
