@@ -25,7 +25,7 @@ use crate::cli::{
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  valence serve --listen 0.0.0.0:8181\n  valence podm list --url http://valence.example:8181\n  valence node compose web-1 --flavor small"
+    after_help = "Examples:\n  valence serve --listen 0.0.0.0:8181\n  valence podm list --url http://valence.example:8181\n  valence node compose web-1 --flavor small\n\nExit codes: 0 done, 1 failed (API or network error, refused or failed operation, bad\nconfiguration), 2 usage error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -151,14 +151,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Writes the completion script through a buffer: clap_complete panics on a failed write (a
-/// closed pipe), which should be an error message instead.
+/// Writes the completion script through a buffer: clap_complete panics on a failed write. A
+/// reader that stopped early (`| head`) is not an error.
 fn print_completions(shell: clap_complete::Shell) -> ExitCode {
     use clap::CommandFactory;
     use std::io::Write;
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "valence", &mut script);
-    report(std::io::stdout().write_all(&script))
+    match std::io::stdout().write_all(&script) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => report(Err(err)),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -282,6 +285,12 @@ mod tests {
         ));
         let unknown = Cli::try_parse_from(["valence", "completions", "tcsh"]);
         assert_eq!(unknown.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn the_top_level_help_states_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes: 0 done, 1 failed"), "{help}");
     }
 
     #[test]
