@@ -51,7 +51,22 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Server {
-        let log = std::fs::File::create(dir.path().join(SERVER_LOG)).unwrap();
+        Self::start_with(dir, args, &[], None)
+    }
+
+    /// As [`Server::start_in`], with extra environment variables (after `RUST_LOG=info`, so
+    /// they may override it) and the server's stderr (its log) sent to `stderr`, or to the
+    /// `server.log` file of its directory when `None`.
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Option<Stdio>,
+    ) -> Server {
+        let stderr = match stderr {
+            Some(stderr) => stderr,
+            None => Stdio::from(std::fs::File::create(dir.path().join(SERVER_LOG)).unwrap()),
+        };
         let mut child = Command::new(valence_bin())
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
@@ -60,8 +75,9 @@ impl Server {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env_remove("VALENCE_DATABASE_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(log)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();

@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 mod nodes;
 mod openapi;
+mod ops;
 mod podms;
 mod security;
 mod server;

@@ -1,5 +1,9 @@
-//! The `valence` command: the server (`serve`, `migrate`), simulated pod managers (`sim`) and
-//! the CLI client of the REST API (`podm`, `node`, `system`, `flavor`, `device`).
+//! The `valence` command: the server (`serve`, `migrate`), simulated pod managers (`sim`), the
+//! CLI client of the REST API (`podm`, `node`, `system`, `flavor`, `device`) and shell
+//! completions.
+//!
+//! Exit codes: 0 done; 1 failed (API or network error, refused operation, bad configuration,
+//! server error); 2 usage error (bad arguments).
 
 mod cli;
 mod config;
@@ -21,7 +25,7 @@ use crate::cli::{
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  valence serve --listen 0.0.0.0:8181\n  valence podm list --url http://valence.example:8181\n  valence node compose web-1 --flavor small"
+    after_help = "Examples:\n  valence serve --listen 0.0.0.0:8181\n  valence podm list --url http://valence.example:8181\n  valence node compose web-1 --flavor small\n\nExit codes: 0 done, 1 failed (API or network error, refused or failed operation, bad\nconfiguration), 2 usage error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -78,6 +82,14 @@ enum Command {
     /// Pooled devices of the pod managers.
     #[command(after_help = "Example:\n  valence device list")]
     Device(Group<DeviceCommand>),
+    /// Print the shell completion script of `valence` for bash, zsh, fish, elvish or PowerShell.
+    #[command(
+        after_help = "Examples:\n  valence completions bash > /etc/bash_completion.d/valence\n  valence completions zsh > \"${fpath[1]}/_valence\"\n  valence completions fish > ~/.config/fish/completions/valence.fish"
+    )]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +123,7 @@ fn init_logging(default_level: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }
@@ -134,6 +147,20 @@ fn main() -> ExitCode {
         Command::System(g) => run_client(ClientCommand::System(g)),
         Command::Flavor(g) => run_client(ClientCommand::Flavor(g)),
         Command::Device(g) => run_client(ClientCommand::Device(g)),
+        Command::Completions { shell } => print_completions(shell),
+    }
+}
+
+/// Writes the completion script through a buffer: clap_complete panics on a failed write. A
+/// reader that stopped early (`| head`) is not an error.
+fn print_completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "valence", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => report(Err(err)),
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -233,6 +260,37 @@ mod tests {
         let mut missing = Vec::new();
         undocumented_args(&Cli::command(), "", &mut missing);
         assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
+
+    #[test]
+    fn completion_scripts_name_the_commands_for_each_shell() {
+        use clap_complete::Shell;
+        for (shell, marker) in [
+            (Shell::Bash, "complete -F"),
+            (Shell::Zsh, "#compdef valence"),
+            (Shell::Fish, "complete -c valence"),
+        ] {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "valence", &mut script);
+            let script = String::from_utf8(script).unwrap();
+            assert!(script.contains(marker), "{shell}: no {marker:?}");
+            for command in ["serve", "podm", "node", "completions"] {
+                assert!(script.contains(command), "{shell}: {command} missing");
+            }
+        }
+        let cli = Cli::try_parse_from(["valence", "completions", "zsh"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Completions { shell: Shell::Zsh }
+        ));
+        let unknown = Cli::try_parse_from(["valence", "completions", "tcsh"]);
+        assert_eq!(unknown.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn the_top_level_help_states_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes: 0 done, 1 failed"), "{help}");
     }
 
     #[test]

@@ -150,8 +150,10 @@ impl ServeArgs {
 pub fn init_logging(config: &crate::config::LoggingConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.level));
+    // Colours only on a terminal: journald and log collectors get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match config.format {
         LogFormat::Text => builder.init(),
@@ -192,12 +194,23 @@ pub enum ServeError {
 
 /// Opens the database and applies pending migrations (blocking work, off the async workers).
 pub async fn open_database(config: &Config) -> Result<valence_db::Db, ServeError> {
+    open_database_observed(config, None).await
+}
+
+/// As [`open_database`], the pool reporting its use to `observer` (the server's metrics).
+async fn open_database_observed(
+    config: &Config,
+    observer: Option<std::sync::Arc<dyn valence_db::PoolObserver>>,
+) -> Result<valence_db::Db, ServeError> {
     let url = config.database.url.clone();
     let options = valence_db::DbOptions {
         max_connections: config.database.max_connections,
         ..Default::default()
     };
-    let db = tokio::task::spawn_blocking(move || valence_db::Db::connect(&url, &options)).await??;
+    let db = tokio::task::spawn_blocking(move || {
+        valence_db::Db::connect_observed(&url, &options, observer)
+    })
+    .await??;
     Ok(db)
 }
 
@@ -278,7 +291,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         }
     };
     init_logging(&config.logging);
-    let db = open_database(&config).await?;
+    let metrics = std::sync::Arc::new(valence_api::metrics::Metrics::new());
+    let pool_metrics = valence_api::metrics::db::PoolMetrics(metrics.clone());
+    let db = open_database_observed(&config, Some(std::sync::Arc::new(pool_metrics))).await?;
     tracing::info!(backend = %db.backend(), database = %crate::config::mask_url_password(&config.database.url), "database ready");
     let auth = load_tokens(&config)?;
     let tls = load_tls(&config)?;
@@ -296,7 +311,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     let state = valence_api::AppState::new(db, config.settings(local.to_string()))
         .with_auth(auth)
-        .with_secrets(secrets);
+        .with_secrets(secrets)
+        .with_metrics(metrics);
     let background = valence_api::background::Background::spawn(state.clone(), config.intervals());
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, %scheme, "Valence API listening");

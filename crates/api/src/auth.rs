@@ -3,7 +3,8 @@
 //!
 //! Tokens are random 256-bit strings made by `valence token create`, so a fast hash is enough:
 //! guessing is infeasible and the file never holds a usable secret. The liveness and readiness
-//! probes, the versions document and the OpenAPI document stay open.
+//! probes, the versions document and the OpenAPI document stay open. `/metrics` does not: its
+//! labels name every PODM and its state, so Prometheus scrapes it with a `reader` token.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -278,6 +279,13 @@ mod tests {
         };
         assert_eq!(cookie("/ui/nodes").as_deref(), Some("vlc_x"));
         assert_eq!(cookie("/v1/nodes"), None);
+    }
+
+    #[test]
+    fn probes_are_open_and_metrics_need_a_token() {
+        assert!(is_open_path("/healthz") && is_open_path("/readyz"));
+        assert!(!is_open_path("/metrics"));
+        assert!(may(Role::Reader, &Method::GET), "a reader token may scrape");
     }
 
     #[test]

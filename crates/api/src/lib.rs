@@ -6,6 +6,7 @@ pub mod context;
 pub mod convert;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod paging;
 pub mod routes;
 pub mod secrets;
@@ -125,6 +126,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::root::v1))
         .routes(routes!(routes::root::healthz))
         .routes(routes!(routes::root::readyz))
+        .routes(routes!(routes::metrics::metrics))
         .routes(routes!(routes::flavors::list, routes::flavors::create))
         .routes(routes!(
             routes::flavors::show,
@@ -205,6 +207,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             limit,
             context::limit_concurrency,
+        ))
+        // Inside the request's span (its log line carries the request id), outside the limit
+        // (refusals for overload are counted too).
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::http::observe,
         ))
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(state)

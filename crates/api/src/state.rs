@@ -63,6 +63,8 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretBox>,
     /// This server process, as recorded on the work it drives (a fresh id at every start).
     pub instance_id: String,
+    /// Prometheus metrics of this server (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,7 +87,14 @@ impl AppState {
             auth: crate::auth::Authenticator::default(),
             secrets: Arc::new(crate::secrets::SecretBox::default()),
             instance_id: uuid::Uuid::new_v4().to_string(),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         }
+    }
+
+    /// Records into `metrics` (made before the database, whose pool reports into it too).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Seals PODM passwords with `secrets` from now on.

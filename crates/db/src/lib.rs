@@ -26,7 +26,7 @@ pub use connection::{DbConnection, DbConnectionManager, MultiBackend, establish}
 pub use error::{Backend, ConflictKind, DbError};
 pub use migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, run_pending as run_migrations};
 pub use paging::Page;
-pub use pool::{Db, DbOptions, PooledDbConnection};
+pub use pool::{Db, DbOptions, PoolObserver, PoolState, PooledDbConnection};
 pub use target::DatabaseTarget;
 pub use types::{
     AuthType, Driver, ManagedBy, NodeState, PasswordSecret, PodmState, PodmStatus, UnknownVariant,

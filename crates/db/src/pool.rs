@@ -2,6 +2,7 @@
 //! blocking diesel work from async code on `spawn_blocking`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::Connection;
@@ -39,6 +40,57 @@ impl Default for DbOptions {
     }
 }
 
+/// Told how the pool is used, for metrics. The layer above implements it; this crate stays free of
+/// any metrics library.
+pub trait PoolObserver: Send + Sync + 'static {
+    /// A connection was handed out after waiting `waited` for it.
+    fn checked_out(&self, waited: Duration);
+    /// A connection came back after being held for `held` (one unit of work: a statement or a
+    /// transaction, see [`Db::run`]).
+    fn checked_in(&self, held: Duration);
+    /// No connection became free within the pool's `connection_timeout`.
+    fn timed_out(&self, waited: Duration);
+}
+
+/// Connections of the pool right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open connections, in use or idle.
+    pub connections: u32,
+    pub idle: u32,
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+}
+
+impl PoolState {
+    pub fn in_use(&self) -> u32 {
+        self.connections.saturating_sub(self.idle)
+    }
+}
+
+/// Forwards r2d2's pool events to a [`PoolObserver`].
+struct ObserverEvents(Arc<dyn PoolObserver>);
+
+impl fmt::Debug for ObserverEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ObserverEvents")
+    }
+}
+
+impl r2d2::HandleEvent for ObserverEvents {
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        self.0.checked_out(event.duration());
+    }
+
+    fn handle_checkin(&self, event: r2d2::event::CheckinEvent) {
+        self.0.checked_in(event.duration());
+    }
+
+    fn handle_timeout(&self, event: r2d2::event::TimeoutEvent) {
+        self.0.timed_out(event.timeout());
+    }
+}
+
 /// Handle on the database: cheap to clone, shared by every request.
 ///
 /// Repository functions take `&mut DbConnection`; run them with [`Db::run`] (one statement or a
@@ -66,6 +118,16 @@ impl Db {
     ///
     /// Blocking: call it before serving, or from `spawn_blocking`.
     pub fn connect(url: &str, options: &DbOptions) -> Result<Db, DbError> {
+        Self::connect_observed(url, options, None)
+    }
+
+    /// As [`Db::connect`], telling `observer` (if any) of every checkout, checkin and timeout
+    /// of the pool.
+    pub fn connect_observed(
+        url: &str,
+        options: &DbOptions,
+        observer: Option<Arc<dyn PoolObserver>>,
+    ) -> Result<Db, DbError> {
         let target = DatabaseTarget::parse(url)?;
         let backend = target.backend();
         // A direct first connection reports the real cause (r2d2 would only time out).
@@ -76,18 +138,31 @@ impl Db {
         }
         drop(first);
         let manager = DbConnectionManager::new(target, options.sqlite_busy_timeout);
-        let pool = r2d2::Pool::builder()
+        let mut builder = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(options.min_idle)
             .connection_timeout(options.connection_timeout)
-            .test_on_check_out(false)
-            .build(manager)?;
+            .test_on_check_out(false);
+        if let Some(observer) = observer {
+            builder = builder.event_handler(Box::new(ObserverEvents(observer)));
+        }
+        let pool = builder.build(manager)?;
         Ok(Db { pool, backend })
     }
 
     /// Which backend this database is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many connections are open and idle (for metrics and diagnostics).
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max_connections: self.pool.max_size(),
+        }
     }
 
     /// A pooled connection for blocking code. Do not call it on an async worker thread.

@@ -8,6 +8,7 @@ pub mod health;
 pub mod usage;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
@@ -116,6 +117,15 @@ impl Default for AggregatorConfig {
     }
 }
 
+/// Lookups of the inventory cache since start, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Answered from the cache (including readers that waited for another reader's fetch).
+    pub hits: u64,
+    /// Found nothing cached: the PODM was read, or (for [`Aggregator::cached`]) nothing shown.
+    pub misses: u64,
+}
+
 /// Fan-out, cache and health board over all PODMs. Cheap to share behind an `Arc`.
 pub struct Aggregator {
     config: AggregatorConfig,
@@ -124,6 +134,8 @@ pub struct Aggregator {
     /// Per PODM, how many times its inventory was invalidated: a read that began before an
     /// invalidation (a compose) is not cached.
     generations: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -145,7 +157,26 @@ impl Aggregator {
             inventories,
             health,
             generations: Default::default(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
         }
+    }
+
+    /// Inventory cache lookups since start.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.cache_hits.load(Ordering::Relaxed),
+            misses: self.cache_misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count_lookup(&self, hit: bool) {
+        let counter = if hit {
+            &self.cache_hits
+        } else {
+            &self.cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn config(&self) -> &AggregatorConfig {
@@ -186,15 +217,18 @@ impl Aggregator {
         // invalidation must not be served: it may predate a compose.
         for _ in 0..2 {
             let generation = self.generation(&target.uuid);
+            let fetched = AtomicBool::new(false);
             let inventory = self
                 .inventories
                 .try_get_with_by_ref(&target.uuid, async {
+                    fetched.store(true, Ordering::Relaxed);
                     self.read_inventory(target, false, generation)
                         .await
                         .map(Arc::new)
                 })
                 .await
                 .map_err(|shared| (*shared).clone())?;
+            self.count_lookup(!fetched.load(Ordering::Relaxed));
             if inventory.generation == self.generation(&target.uuid) {
                 return Ok(inventory);
             }
@@ -210,13 +244,20 @@ impl Aggregator {
 
     /// The cached inventory, if any, without calling the PODM.
     pub async fn cached(&self, uuid: &str) -> Option<Arc<Inventory>> {
-        let inventory = self.inventories.get(uuid).await?;
+        let found = self.inventories.get(uuid).await;
+        self.count_lookup(found.is_some());
+        let inventory = found?;
         let current = inventory.generation == self.generation(uuid);
         let online = self
             .health
             .admit(uuid, tokio::time::Instant::now().into_std())
             == Admission::Allowed;
         (current && online).then_some(inventory)
+    }
+
+    /// The cached inventory, if any, without counting a lookup (for metrics and diagnostics).
+    pub async fn peek(&self, uuid: &str) -> Option<Arc<Inventory>> {
+        self.inventories.get(uuid).await
     }
 
     /// Re-reads every PODM whose breaker admits a call and replaces its cached inventory;

@@ -229,6 +229,12 @@ async fn cache_serves_repeats_and_refresh_bypasses_it() {
     agg.invalidate("p").await;
     agg.inventories(&targets, false).await;
     assert_eq!(podm.list_calls.load(Ordering::SeqCst), 3);
+    // Two reads went to the PODM for want of a cached inventory, one was served from cache;
+    // the refresh bypassed the cache and is not a lookup.
+    assert_eq!(agg.cache_stats(), CacheStats { hits: 1, misses: 2 });
+    assert!(agg.cached("p").await.is_some());
+    assert!(agg.cached("other").await.is_none());
+    assert_eq!(agg.cache_stats(), CacheStats { hits: 2, misses: 3 });
 }
 
 #[tokio::test(start_paused = true)]

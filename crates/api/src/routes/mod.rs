@@ -2,6 +2,7 @@
 
 pub mod devices;
 pub mod flavors;
+pub mod metrics;
 pub mod nodes;
 pub mod pod_managers;
 pub mod root;

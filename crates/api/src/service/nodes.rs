@@ -13,6 +13,7 @@ use valence_scheduler::{Placement, PlacementRequest, PodmSnapshot};
 use crate::AppState;
 use crate::convert;
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::ComposeResult;
 use crate::service::podms;
 
 /// Steps recorded in `nodes.compose_step`, so a restart knows which PODM call was under way.
@@ -261,6 +262,9 @@ pub async fn compose(
             ));
         }
         Placement::NoValidPodm { .. } if !dry_run => {
+            state
+                .metrics
+                .compose_finished(ComposeResult::NoValidPodm, None);
             return Err(no_valid_podm(&placement, plan.podm.is_some()));
         }
         Placement::NoValidPodm { .. } => Vec::new(),
@@ -273,6 +277,9 @@ pub async fn compose(
         return Ok(ComposeOutcome::Planned(placement));
     }
     let Some(first) = candidates.first().copied() else {
+        state
+            .metrics
+            .compose_finished(ComposeResult::NoValidPodm, None);
         return Err(no_valid_podm(&placement, plan.podm.is_some()));
     };
     let requirements_json = serde_json::to_value(&plan.requirements)
@@ -388,6 +395,12 @@ pub(crate) async fn update_node(state: &AppState, uuid: Uuid, changes: valence_d
 /// Composes on the candidates in order until one succeeds; a 409 from a PODM (resources taken
 /// meanwhile) moves on to the next one.
 async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, request: ComposeRequest) {
+    let started = std::time::Instant::now();
+    let finished = |result| {
+        state
+            .metrics
+            .compose_finished(result, Some(started.elapsed()));
+    };
     let mut refusals = Vec::new();
     for podm in candidates {
         let row = match podms::get_row(state, podm).await {
@@ -436,6 +449,7 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
                 )
                 .await;
                 tracing::info!(%node, %podm, "node ready");
+                finished(ComposeResult::Ready);
                 return;
             }
             Err(PodmError::Conflict { messages }) => {
@@ -445,6 +459,7 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
             Err(err) => {
                 tracing::warn!(%node, %podm, error = %err, "compose failed");
                 fail(state, node, err.to_string()).await;
+                finished(ComposeResult::Failed);
                 return;
             }
         }
@@ -458,6 +473,7 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
         )
     };
     fail(state, node, detail).await;
+    finished(ComposeResult::Failed);
 }
 
 pub(crate) async fn fail(state: &AppState, node: Uuid, detail: String) {

@@ -59,10 +59,13 @@ pub async fn connection(
     state: &AppState,
     row: &valence_db::PodManager,
 ) -> Result<Arc<dyn PodManager>, ApiError> {
-    Ok(state
+    let conn = state
         .connections
         .get_or_connect(&podm_config(state, row)?)
-        .await?)
+        .await?;
+    Ok(state
+        .metrics
+        .metered(conn, &row.uuid.to_string(), &row.name))
 }
 
 pub async fn target(state: &AppState, row: &valence_db::PodManager) -> Result<Target, PodmFailure> {
@@ -587,6 +590,10 @@ pub async fn update(
         .run(move |conn| valence_db::pod_managers::update(conn, uuid, &changes))
         .await?;
     let key = row.uuid.to_string();
+    if body.name.is_some() {
+        // Its call series carry the old name.
+        state.metrics.forget_podm(&key);
+    }
     if reconnect {
         state.connections.invalidate(&key).await;
         state.aggregator.forget(&key).await;
@@ -797,6 +804,7 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
     let key = uuid.to_string();
     state.connections.invalidate(&key).await;
     state.aggregator.forget(&key).await;
+    state.metrics.forget_podm(&key);
     tracing::info!(podm = %uuid, name = %row.name, "pod manager deleted");
     Ok(())
 }

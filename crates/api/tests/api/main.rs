@@ -4,4 +4,5 @@
 
 mod compose;
 mod harness;
+mod metrics;
 mod podms;

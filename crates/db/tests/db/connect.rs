@@ -166,3 +166,59 @@ fn unreachable_postgres_reports_the_connection_error() {
         other => panic!("expected a PostgreSQL connection error, got {other:?}"),
     }
 }
+
+/// Counts what the pool reports, as the metrics of the layer above do.
+#[derive(Default)]
+struct CountingObserver {
+    checked_out: std::sync::atomic::AtomicU32,
+    checked_in: std::sync::atomic::AtomicU32,
+    timed_out: std::sync::atomic::AtomicU32,
+}
+
+impl valence_db::PoolObserver for CountingObserver {
+    fn checked_out(&self, _waited: std::time::Duration) {
+        self.checked_out
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn checked_in(&self, _held: std::time::Duration) {
+        self.checked_in
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn timed_out(&self, _waited: std::time::Duration) {
+        self.timed_out
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_pool_reports_checkouts_checkins_timeouts_and_its_state() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", directory.path().join("valence.db").display());
+    let observer = std::sync::Arc::new(CountingObserver::default());
+    let db = Db::connect_observed(
+        &url,
+        &DbOptions {
+            max_connections: 1,
+            min_idle: Some(1),
+            connection_timeout: std::time::Duration::from_millis(200),
+            ..DbOptions::default()
+        },
+        Some(observer.clone()),
+    )
+    .unwrap();
+    assert_eq!(db.pool_state().max_connections, 1);
+
+    let held = db.get().unwrap();
+    assert_eq!(observer.checked_out.load(SeqCst), 1);
+    let state = db.pool_state();
+    assert_eq!((state.in_use(), state.idle), (1, 0), "{state:?}");
+    // The only connection is taken: the next caller waits out the timeout.
+    assert!(db.get().is_err());
+    assert_eq!(observer.timed_out.load(SeqCst), 1);
+
+    drop(held);
+    assert_eq!(observer.checked_in.load(SeqCst), 1);
+    let state = db.pool_state();
+    assert_eq!((state.in_use(), state.idle), (0, 1), "{state:?}");
+}
