@@ -57,6 +57,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::root::v1))
         .routes(routes!(routes::root::healthz))
         .routes(routes!(routes::root::readyz))
+        .routes(routes!(routes::root::runtime))
         .routes(routes!(routes::flavors::list, routes::flavors::create))
         .routes(routes!(
             routes::flavors::show,

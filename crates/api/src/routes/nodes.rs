@@ -12,6 +12,7 @@ use crate::convert;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ValidJson, ValidQuery, parse_uuid};
 use crate::paging::db_page;
+use crate::routes::within_podm_budget;
 use crate::service::nodes::{self, ComposeOutcome};
 
 /// Header that makes a compose request safe to retry.
@@ -177,7 +178,7 @@ pub async fn action(
     ValidJson(body): ValidJson<NodeAction>,
 ) -> Result<StatusCode, ApiError> {
     let uuid = parse_uuid("node", &uuid)?;
-    nodes::action(&state, uuid, body).await?;
+    within_podm_budget(&state, "the action", nodes::action(&state, uuid, body)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,8 +188,6 @@ pub async fn manage(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<NodeManage>,
 ) -> Result<(StatusCode, axum::Json<Node>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(nodes::manage(&state, body).await?),
-    ))
+    let node = within_podm_budget(&state, "listing its nodes", nodes::manage(&state, body)).await?;
+    Ok((StatusCode::CREATED, axum::Json(node)))
 }

@@ -507,13 +507,21 @@ pub async fn detail(state: &AppState, uuid: Uuid) -> Result<types::NodeDetail, A
     };
     let podm = podms::get_row(state, podm_uuid).await?;
     let conn = podms::connection(state, &podm).await?;
-    match tokio::time::timeout(state.settings.aggregator.call_timeout, conn.get_node(&uri)).await {
+    // One deadline for everything asked of the PODM here, not one per call.
+    let deadline = tokio::time::Instant::now() + state.settings.aggregator.call_timeout;
+    match tokio::time::timeout_at(deadline, conn.get_node(&uri)).await {
         Ok(Ok(live)) => {
             detail.power_state = live.power_state.clone();
             detail.composed_node_state = Some(live.state.as_str().to_owned());
             if let Some(system_uri) = &live.system_uri {
                 let inventory = match podms::target(state, &podm).await {
-                    Ok(target) => state.aggregator.inventory(&target, false).await.ok(),
+                    Ok(target) => tokio::time::timeout_at(
+                        deadline,
+                        state.aggregator.inventory(&target, false),
+                    )
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
                     Err(_) => None,
                 };
                 detail.system = inventory
