@@ -353,6 +353,19 @@ async fn a_podm_answering_server_errors_goes_offline_but_client_errors_do_not_co
 }
 
 #[test]
+fn usage_of_absurd_figures_saturates_instead_of_wrapping() {
+    let huge = SystemSummary {
+        total_cores: u32::MAX,
+        memory_mib: u64::MAX,
+        ..system("1", 1, false)
+    };
+    let usage = Usage::of(&[huge.clone(), huge], &[]);
+    assert_eq!(usage.memory_total_mib, u64::MAX);
+    assert_eq!(usage.memory_free_mib, u64::MAX);
+    assert_eq!(usage.cores_total, 2 * u64::from(u32::MAX));
+}
+
+#[test]
 fn usage_counts_free_capacity() {
     let systems = vec![
         system("1", 8, false),
