@@ -6,5 +6,6 @@ mod cli;
 mod crash;
 mod faults;
 mod harness;
+mod instances;
 mod security;
 mod server;

@@ -435,7 +435,8 @@ pub async fn get_row(state: &AppState, uuid: Uuid) -> Result<valence_db::Node, A
 }
 
 /// Releases a node on its PODM and forgets it. A node the PODM no longer has is simply
-/// forgotten; a PODM that cannot be reached leaves the node `deleting` for a later retry.
+/// forgotten; a PODM that fails the deletion leaves the node `deleting`, owned by nobody, so
+/// the recovery round of any instance retries it (or the client does).
 pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), ApiError> {
     if matches!(node.state, NodeState::Allocating | NodeState::Assembling)
         && node.compose_step.is_some()
@@ -468,6 +469,7 @@ pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), A
                     uuid,
                     valence_db::NodeUpdate {
                         last_error: Some(Some(detail)),
+                        owner_instance: Some(None),
                         ..Default::default()
                     },
                 )
