@@ -114,6 +114,11 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// The server's process id (to read its open descriptors under `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 /// A blocking HTTP agent that returns 4xx/5xx responses instead of failing on them.

@@ -56,13 +56,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; a JSON object is expected",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    // Syntax first, then shape: read from the bytes directly, serde_json reports some shape
+    // errors of valid JSON as syntax errors (`{}` for an enum: "expected value") and some syntax
+    // errors as shape errors (`0x` for an object: "invalid type: integer").
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::new(ErrorCode::MalformedJson, format!("malformed JSON: {err}")))?;
+    // Every request body is an object; serde would also fill a struct from an array by position.
+    let kind = match &value {
+        serde_json::Value::Object(_) => None,
+        serde_json::Value::Array(_) => Some("an array"),
+        serde_json::Value::String(_) => Some("a string"),
+        serde_json::Value::Number(_) => Some("a number"),
+        serde_json::Value::Bool(_) => Some("a boolean"),
+        serde_json::Value::Null => Some("null"),
+    };
+    if let Some(kind) = kind {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("body: expected a JSON object, got {kind}"),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(ErrorCode::MalformedJson, format!("malformed JSON: {inner}"))
-        } else if path == "." {
+        // An empty path is a member named "" (its error says so: "unknown field ``").
+        if path == "." || path.is_empty() {
             ApiError::new(ErrorCode::InvalidField, format!("body: {inner}"))
         } else {
             ApiError::invalid_field(&path, inner).with("field", path.into())
@@ -102,7 +120,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let detail = if path == "." {
+        let detail = if path == "." || path.is_empty() {
             format!("query: {inner}")
         } else {
             format!("query parameter {path}: {inner}")
@@ -178,6 +196,25 @@ mod tests {
 
         let err = parse_json::<Body>(b"  ").unwrap_err();
         assert_eq!(err.code, ErrorCode::MalformedJson);
+
+        // Valid JSON of the wrong shape is not "malformed", and malformed JSON is never judged
+        // by its shape.
+        let err = parse_json::<Body>(br#"["a", []]"#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidField);
+        assert!(
+            err.detail.starts_with("body: expected a JSON object"),
+            "{}",
+            err.detail
+        );
+        let err = parse_json::<Body>(b"0\x0e").unwrap_err();
+        assert_eq!(err.code, ErrorCode::MalformedJson, "{}", err.detail);
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        enum Action {
+            Reset(u8),
+        }
+        let err = parse_json::<Action>(b"{}").unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidField, "{}", err.detail);
 
         let err = parse_json::<Body>(br#"{"auth":[]}"#).unwrap_err();
         assert!(err.detail.contains("name"), "{}", err.detail);

@@ -55,26 +55,13 @@ fn operations_mut(
     .flatten()
 }
 
-/// Completes the generated document. Operation ids default to the handler names, which repeat
-/// across resources (`list`, `show`...), and OpenAPI wants them unique: they are prefixed with
-/// the operation's tag (`nodes_list`). Then the routes registered outside `routes!` are added,
-/// so the document lists every route the server answers: upstream's `/v1/podmanagers`
-/// spelling (the same operations, deprecated, ids suffixed) and the document itself.
+/// Completes the generated document (operation ids are set on each handler, unique): the routes
+/// registered outside `routes!` are added, so the document lists every route the server answers:
+/// upstream's `/v1/podmanagers` spelling (the same operations, deprecated, ids suffixed) and the
+/// document itself.
 fn document_extra_routes(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::path::{HttpMethod, OperationBuilder};
     use utoipa::openapi::{Deprecated, ResponseBuilder};
-    for item in openapi.paths.paths.values_mut() {
-        for operation in operations_mut(item) {
-            let tag = operation
-                .tags
-                .as_ref()
-                .and_then(|tags| tags.first())
-                .cloned();
-            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
-                *id = format!("{tag}_{id}");
-            }
-        }
-    }
     for (canonical, alias) in [
         ("/v1/pod_managers", "/v1/podmanagers"),
         ("/v1/pod_managers/{uuid}", "/v1/podmanagers/{uuid}"),
@@ -127,6 +114,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::root::healthz))
         .routes(routes!(routes::root::readyz))
         .routes(routes!(routes::metrics::metrics))
+        .routes(routes!(routes::root::runtime))
         .routes(routes!(routes::flavors::list, routes::flavors::create))
         .routes(routes!(
             routes::flavors::show,

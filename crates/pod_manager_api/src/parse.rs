@@ -213,7 +213,11 @@ pub struct SystemParts {
 /// absent or zero); model, instruction set and memory type come from the first module saying.
 pub fn summarize(system: SystemDoc, parts: SystemParts) -> SystemSummary {
     let cpus: Vec<&ProcessorDoc> = parts.processors.iter().filter(|p| p.is_cpu).collect();
-    let cores_of_cpus: u32 = cpus.iter().filter_map(|p| p.cores).sum();
+    // Saturating: a PODM reporting absurd figures must read as huge, never wrap to small.
+    let cores_of_cpus = cpus
+        .iter()
+        .filter_map(|p| p.cores)
+        .fold(0u32, u32::saturating_add);
     let total_cores = if cores_of_cpus > 0 {
         cores_of_cpus
     } else {
@@ -229,8 +233,13 @@ pub fn summarize(system: SystemDoc, parts: SystemParts) -> SystemSummary {
         .summary_memory_gib
         .map(|gib| (gib * 1024.0).round() as u64)
         .filter(|mib| *mib > 0);
-    let memory_mib =
-        summary_mib.unwrap_or_else(|| parts.dimms.iter().filter_map(|d| d.capacity_mib).sum());
+    let memory_mib = summary_mib.unwrap_or_else(|| {
+        parts
+            .dimms
+            .iter()
+            .filter_map(|d| d.capacity_mib)
+            .fold(0u64, u64::saturating_add)
+    });
     SystemSummary {
         system_id: system.system_id,
         resource_uri: system.resource_uri,

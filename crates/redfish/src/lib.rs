@@ -395,29 +395,30 @@ impl Aggregator {
                 ),
             });
         }
-        let failure = match tokio::time::timeout(self.config.call_timeout, call).await {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(err)) => classify(target, &err),
-            Err(_) => PodmFailure {
-                uuid: target.uuid.clone(),
-                name: target.name.clone(),
-                kind: FailureKind::Timeout,
-                reason: format!(
-                    "{what} did not finish within {} ms",
-                    self.config.call_timeout.as_millis()
+        let (failure, counts_against_health) =
+            match tokio::time::timeout(self.config.call_timeout, call).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(err)) => (classify(target, &err), is_outage(&err)),
+                Err(_) => (
+                    PodmFailure {
+                        uuid: target.uuid.clone(),
+                        name: target.name.clone(),
+                        kind: FailureKind::Timeout,
+                        reason: format!(
+                            "{what} did not finish within {} ms",
+                            self.config.call_timeout.as_millis()
+                        ),
+                    },
+                    true,
                 ),
-            },
-        };
-        // Only transport-level trouble counts against health: a PODM that answers with an error
-        // is up.
-        if matches!(
-            failure.kind,
-            FailureKind::Timeout | FailureKind::Unreachable
-        ) && let Some(change) = self.health.record_failure(
-            &target.uuid,
-            &failure.reason,
-            tokio::time::Instant::now().into_std(),
-        ) {
+            };
+        if counts_against_health
+            && let Some(change) = self.health.record_failure(
+                &target.uuid,
+                &failure.reason,
+                tokio::time::Instant::now().into_std(),
+            )
+        {
             tracing::warn!(podm = %target.uuid, from = ?change.from, to = ?change.to, reason = %failure.reason, "PODM health changed");
         }
         tracing::debug!(podm = %target.uuid, kind = ?failure.kind, reason = %failure.reason, "PODM call failed");
@@ -443,6 +444,17 @@ impl Aggregator {
         ok.sort_by(|a, b| a.0.uuid.cmp(&b.0.uuid));
         failed.sort_by(|a, b| a.uuid.cmp(&b.uuid));
         Fanout { ok, failed }
+    }
+}
+
+/// Whether a failed call says the PODM is down rather than that it refused one request: no
+/// answer at all, or a server error (a PODM answering every call with 5xx is as unusable as one
+/// that does not answer). A 4xx, or an answer Valence cannot read, leaves it up.
+fn is_outage(err: &PodmError) -> bool {
+    match err {
+        PodmError::Unreachable { .. } => true,
+        PodmError::Rejected { status, .. } => *status >= 500,
+        _ => false,
     }
 }
 

@@ -328,6 +328,49 @@ async fn a_podm_answering_errors_stays_online() {
     assert_eq!(agg.health().view("p").status, HealthStatus::Online);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_podm_answering_server_errors_goes_offline_but_client_errors_do_not_count() {
+    let rejected = |status| PodmError::Rejected {
+        url: "/redfish/v1/Systems".into(),
+        status,
+        message_id: None,
+        messages: vec![],
+    };
+    for (status, expected) in [
+        (500, HealthStatus::Offline),
+        (503, HealthStatus::Offline),
+        (400, HealthStatus::Online),
+        (401, HealthStatus::Online),
+    ] {
+        let agg = aggregator();
+        let (t, _) = target(
+            "p",
+            FakePodm {
+                fail: Some(rejected(status)),
+                ..Default::default()
+            },
+        );
+        agg.health().record_success("p", SystemTime::now());
+        for _ in 0..3 {
+            agg.inventories(std::slice::from_ref(&t), true).await;
+        }
+        assert_eq!(agg.health().view("p").status, expected, "status {status}");
+    }
+}
+
+#[test]
+fn usage_of_absurd_figures_saturates_instead_of_wrapping() {
+    let huge = SystemSummary {
+        total_cores: u32::MAX,
+        memory_mib: u64::MAX,
+        ..system("1", 1, false)
+    };
+    let usage = Usage::of(&[huge.clone(), huge], &[]);
+    assert_eq!(usage.memory_total_mib, u64::MAX);
+    assert_eq!(usage.memory_free_mib, u64::MAX);
+    assert_eq!(usage.cores_total, 2 * u64::from(u32::MAX));
+}
+
 #[test]
 fn usage_counts_free_capacity() {
     let systems = vec![

@@ -25,13 +25,15 @@ impl Usage {
             systems_total: count(systems.len()),
             ..Self::default()
         };
+        // Saturating: a PODM reporting absurd figures must not wrap the totals to small ones.
         for system in systems {
-            usage.cores_total += u64::from(system.total_cores);
-            usage.memory_total_mib += system.memory_mib;
+            let cores = u64::from(system.total_cores);
+            usage.cores_total = usage.cores_total.saturating_add(cores);
+            usage.memory_total_mib = usage.memory_total_mib.saturating_add(system.memory_mib);
             if system.is_free() {
                 usage.systems_free += 1;
-                usage.cores_free += u64::from(system.total_cores);
-                usage.memory_free_mib += system.memory_mib;
+                usage.cores_free = usage.cores_free.saturating_add(cores);
+                usage.memory_free_mib = usage.memory_free_mib.saturating_add(system.memory_mib);
             }
         }
         if usage.systems_total > 0 {

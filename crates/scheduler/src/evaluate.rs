@@ -135,8 +135,9 @@ fn scan<'a>(
             continue;
         }
         let cores = u64::from(system.total_cores);
-        cores_free += cores;
-        memory_free_mib += system.memory_mib;
+        // Saturating: a PODM reporting absurd figures must not wrap the totals to small ones.
+        cores_free = cores_free.saturating_add(cores);
+        memory_free_mib = memory_free_mib.saturating_add(system.memory_mib);
         max_cores = max_cores.max(cores);
         max_memory_mib = max_memory_mib.max(system.memory_mib);
         free_systems.push(FreeSystem {
@@ -269,7 +270,11 @@ fn miss_key<'a>(system: &'a SystemSummary, mismatch: &Mismatch) -> MissKey<'a> {
 }
 
 fn drive_capacity_gib(system: &SystemSummary) -> u64 {
-    system.drives.iter().map(|d| d.capacity_gib).sum()
+    system
+        .drives
+        .iter()
+        .map(|d| d.capacity_gib)
+        .fold(0, u64::saturating_add)
 }
 
 fn capacity_reason(shortfall: &CapacityShortfall) -> String {

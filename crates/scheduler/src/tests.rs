@@ -670,3 +670,24 @@ proptest! {
         }
     }
 }
+
+/// A PODM reporting absurd figures (a broken BMC) is ranked on saturated totals: no overflow.
+#[test]
+fn absurd_figures_saturate_instead_of_wrapping() {
+    let mut podm = podms("a active online compose: 8c/32G ssd100 x2").remove(0);
+    for s in &mut podm.systems {
+        s.total_cores = u32::MAX;
+        s.memory_mib = u64::MAX;
+        for d in &mut s.drives {
+            d.capacity_gib = u64::MAX;
+        }
+        s.drives.push(DriveSummary {
+            capacity_gib: u64::MAX,
+            drive_type: Some("SSD".into()),
+        });
+    }
+    let placement = schedule_owned(&[podm], &request("8c 32G ssd100 disk50"));
+    let candidate = &placement.candidates()[0];
+    assert_eq!(candidate.memory_free_mib, u64::MAX);
+    assert_eq!(candidate.cores_free, 2 * u64::from(u32::MAX));
+}

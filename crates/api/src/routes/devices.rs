@@ -45,7 +45,7 @@ fn query_uuid(name: &str, value: Option<&str>) -> Result<Option<uuid::Uuid>, Api
         .transpose()
 }
 
-#[utoipa::path(get, path = "/v1/devices", tag = "devices", params(ListQuery),
+#[utoipa::path(get, path = "/v1/devices", operation_id = "list_devices", tag = "devices", params(ListQuery),
     responses((status = 200, body = Vec<Device>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -65,7 +65,7 @@ pub async fn list(
     Ok(axum::Json(rows.into_iter().map(convert::device).collect()))
 }
 
-#[utoipa::path(get, path = "/v1/devices/{uuid}", tag = "devices", params(("uuid" = String, Path)),
+#[utoipa::path(get, path = "/v1/devices/{uuid}", operation_id = "show_device", tag = "devices", params(("uuid" = String, Path)),
     responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub async fn show(
     Ok(axum::Json(convert::device(row)))
 }
 
-#[utoipa::path(post, path = "/v1/devices/sync", tag = "devices", params(SyncQuery),
+#[utoipa::path(post, path = "/v1/devices/sync", operation_id = "sync_devices", tag = "devices", params(SyncQuery),
     responses((status = 200, body = Vec<DeviceSyncReport>, description = "Per PODM: devices added, updated, removed, or the error"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn sync(

@@ -67,7 +67,7 @@ fn properties_json(
         .map_err(|e| ApiError::internal(format!("cannot store properties: {e}")))
 }
 
-#[utoipa::path(get, path = "/v1/flavors", tag = "flavors", params(FlavorQuery),
+#[utoipa::path(get, path = "/v1/flavors", operation_id = "list_flavors", tag = "flavors", params(FlavorQuery),
     responses((status = 200, body = Vec<Flavor>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -86,7 +86,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/flavors", tag = "flavors", request_body = FlavorCreate,
+#[utoipa::path(post, path = "/v1/flavors", operation_id = "create_flavor", tag = "flavors", request_body = FlavorCreate,
     responses((status = 201, body = Flavor), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(convert::flavor(row)?)))
 }
 
-#[utoipa::path(get, path = "/v1/flavors/{id}", tag = "flavors",
+#[utoipa::path(get, path = "/v1/flavors/{id}", operation_id = "show_flavor", tag = "flavors",
     params(("id" = String, Path, description = "Flavor uuid or name")),
     responses((status = 200, body = Flavor), (status = 404, body = ErrorBody)))]
 pub async fn show(
@@ -117,7 +117,7 @@ pub async fn show(
     )?))
 }
 
-#[utoipa::path(patch, path = "/v1/flavors/{id}", tag = "flavors", request_body = FlavorUpdate,
+#[utoipa::path(patch, path = "/v1/flavors/{id}", operation_id = "update_flavor", tag = "flavors", request_body = FlavorUpdate,
     params(("id" = String, Path, description = "Flavor uuid or name")),
     responses((status = 200, body = Flavor), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
@@ -141,7 +141,7 @@ pub async fn update(
     Ok(axum::Json(convert::flavor(row)?))
 }
 
-#[utoipa::path(delete, path = "/v1/flavors/{id}", tag = "flavors",
+#[utoipa::path(delete, path = "/v1/flavors/{id}", operation_id = "delete_flavor", tag = "flavors",
     params(("id" = String, Path, description = "Flavor uuid or name")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(

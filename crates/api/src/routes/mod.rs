@@ -11,6 +11,31 @@ pub mod systems;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use valence_redfish::PodmFailure;
 
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+
+/// Runs a request's work on one PODM within one PODM call budget (`podm.request_timeout`), however
+/// many calls it makes: a PODM answering each call just in time must not hold the request for
+/// a multiple of the budget.
+pub async fn within_podm_budget<T>(
+    state: &AppState,
+    what: &str,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let budget = state.settings.podm_request_timeout;
+    tokio::time::timeout(budget, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                ErrorCode::PodmTimeout,
+                format!(
+                    "the pod manager did not finish {what} within {} ms",
+                    budget.as_millis()
+                ),
+            ))
+        })
+}
+
 /// Names the PODMs missing from an aggregated answer.
 pub const FAILED_PODMS: HeaderName = HeaderName::from_static("valence-failed-podms");
 

@@ -12,6 +12,7 @@ use crate::convert;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ValidJson, ValidQuery, parse_uuid};
 use crate::paging::db_page;
+use crate::routes::within_podm_budget;
 use crate::service::nodes::{self, ComposeOutcome};
 
 /// Header that makes a compose request safe to retry.
@@ -58,7 +59,7 @@ fn query_enum<T: std::str::FromStr>(name: &str, value: &str, allowed: &str) -> R
     })
 }
 
-#[utoipa::path(get, path = "/v1/nodes", tag = "nodes", params(ListQuery),
+#[utoipa::path(get, path = "/v1/nodes", operation_id = "list_nodes", tag = "nodes", params(ListQuery),
     responses((status = 200, body = Vec<Node>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -101,7 +102,7 @@ pub async fn list(
     Ok(axum::Json(rows.into_iter().map(convert::node).collect()))
 }
 
-#[utoipa::path(post, path = "/v1/nodes", tag = "nodes", params(ComposeQuery,
+#[utoipa::path(post, path = "/v1/nodes", operation_id = "compose_node", tag = "nodes", params(ComposeQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key returns the first request's node")),
     request_body = NodeCompose,
     responses((status = 202, body = Node, description = "Recorded; composing in the background (follow `state`)"),
@@ -145,7 +146,7 @@ pub async fn compose(
     })
 }
 
-#[utoipa::path(get, path = "/v1/nodes/{uuid}", tag = "nodes", params(("uuid" = String, Path)),
+#[utoipa::path(get, path = "/v1/nodes/{uuid}", operation_id = "show_node", tag = "nodes", params(("uuid" = String, Path)),
     responses((status = 200, body = NodeDetail), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -155,7 +156,7 @@ pub async fn show(
     Ok(axum::Json(nodes::detail(&state, uuid).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/nodes/{uuid}", tag = "nodes", params(("uuid" = String, Path)),
+#[utoipa::path(delete, path = "/v1/nodes/{uuid}", operation_id = "delete_node", tag = "nodes", params(("uuid" = String, Path)),
     responses((status = 204, description = "Released on the PODM and forgotten"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Still being composed"), (status = 502, body = ErrorBody)))]
 pub async fn delete(
@@ -168,27 +169,29 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/nodes/{uuid}/action", tag = "nodes", params(("uuid" = String, Path)), request_body = NodeAction,
+#[utoipa::path(post, path = "/v1/nodes/{uuid}/action", operation_id = "node_action", tag = "nodes", params(("uuid" = String, Path)), request_body = NodeAction,
     responses((status = 204, description = "Done"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody, description = "The PODM refused the value")))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody, description = "The PODM refused the value"),
+        (status = 502, body = ErrorBody, description = "The PODM failed or could not be reached"),
+        (status = 504, body = ErrorBody, description = "The PODM did not finish within `podm.request_timeout`")))]
 pub async fn action(
     State(state): State<AppState>,
     Path(uuid): Path<String>,
     ValidJson(body): ValidJson<NodeAction>,
 ) -> Result<StatusCode, ApiError> {
     let uuid = parse_uuid("node", &uuid)?;
-    nodes::action(&state, uuid, body).await?;
+    within_podm_budget(&state, "the action", nodes::action(&state, uuid, body)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/nodes/manage", tag = "nodes", request_body = NodeManage,
-    responses((status = 201, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/nodes/manage", operation_id = "manage_node", tag = "nodes", request_body = NodeManage,
+    responses((status = 201, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 502, body = ErrorBody, description = "The PODM failed or could not be reached"),
+        (status = 504, body = ErrorBody, description = "The PODM did not list its nodes within `podm.request_timeout`")))]
 pub async fn manage(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<NodeManage>,
 ) -> Result<(StatusCode, axum::Json<Node>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(nodes::manage(&state, body).await?),
-    ))
+    let node = within_podm_budget(&state, "listing its nodes", nodes::manage(&state, body)).await?;
+    Ok((StatusCode::CREATED, axum::Json(node)))
 }

@@ -56,7 +56,7 @@ pub struct DeleteQuery {
     dry_run: bool,
 }
 
-#[utoipa::path(get, path = "/v1/pod_managers", tag = "pod_managers", params(ListQuery),
+#[utoipa::path(get, path = "/v1/pod_managers", operation_id = "list_pod_managers", tag = "pod_managers", params(ListQuery),
     responses((status = 200, body = Vec<PodManager>, description = "PODMs with usage; `Valence-Failed-Podms` names PODMs that did not answer a refresh"),
         (status = 400, body = ErrorBody)))]
 pub async fn list(
@@ -102,7 +102,7 @@ pub async fn list(
     Ok((failed_podms_header(&failed), axum::Json(bodies)).into_response())
 }
 
-#[utoipa::path(post, path = "/v1/pod_managers", tag = "pod_managers", params(CreateQuery), request_body = PodManagerCreate,
+#[utoipa::path(post, path = "/v1/pod_managers", operation_id = "create_pod_manager", tag = "pod_managers", params(CreateQuery), request_body = PodManagerCreate,
     responses((status = 201, body = PodManager), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 502, body = ErrorBody, description = "verify=true and the PODM did not answer")))]
 pub async fn create(
@@ -116,7 +116,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/pod_managers/{uuid}", tag = "pod_managers", params(("uuid" = String, Path), ShowQuery),
+#[utoipa::path(get, path = "/v1/pod_managers/{uuid}", operation_id = "show_pod_manager", tag = "pod_managers", params(("uuid" = String, Path), ShowQuery),
     responses((status = 200, body = PodManager), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -128,7 +128,7 @@ pub async fn show(
     Ok((failed_podms_header(&failed), axum::Json(body)).into_response())
 }
 
-#[utoipa::path(patch, path = "/v1/pod_managers/{uuid}", tag = "pod_managers", params(("uuid" = String, Path)), request_body = PodManagerUpdate,
+#[utoipa::path(patch, path = "/v1/pod_managers/{uuid}", operation_id = "update_pod_manager", tag = "pod_managers", params(("uuid" = String, Path)), request_body = PodManagerUpdate,
     responses((status = 200, body = PodManager), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -139,7 +139,7 @@ pub async fn update(
     Ok(axum::Json(podms::update(&state, uuid, body).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/pod_managers/{uuid}", tag = "pod_managers", params(("uuid" = String, Path), DeleteQuery),
+#[utoipa::path(delete, path = "/v1/pod_managers/{uuid}", operation_id = "delete_pod_manager", tag = "pod_managers", params(("uuid" = String, Path), DeleteQuery),
     responses((status = 204, description = "Deleted"), (status = 200, body = PodManagerDeletePlan, description = "dry_run: what would happen"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Valence-made nodes remain (named in `nodes`)"),
         (status = 502, body = ErrorBody, description = "releasing a node failed; the PODM stays `deleting`")))]

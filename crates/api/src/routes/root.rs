@@ -124,3 +124,26 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Health>,
         status: "ready".into(),
     }))
 }
+
+/// Counters of the server's async runtime. When the server is idle `alive_tasks` returns to a
+/// baseline (background loops, open client connections); a figure that keeps growing after load
+/// is a task leak.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuntimeStats {
+    /// Tasks alive now: connections being served, requests, background work.
+    pub alive_tasks: usize,
+    /// Worker threads of the runtime.
+    pub workers: usize,
+    /// Tasks waiting in the runtime's global queue.
+    pub global_queue_depth: usize,
+}
+
+#[utoipa::path(get, path = "/debug/runtime", tag = "root", responses((status = 200, body = RuntimeStats)))]
+pub async fn runtime() -> axum::Json<RuntimeStats> {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    axum::Json(RuntimeStats {
+        alive_tasks: metrics.num_alive_tasks(),
+        workers: metrics.num_workers(),
+        global_queue_depth: metrics.global_queue_depth(),
+    })
+}

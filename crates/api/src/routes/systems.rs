@@ -31,7 +31,7 @@ pub struct ListQuery {
     marker: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/systems", tag = "systems", params(ListQuery),
+#[utoipa::path(get, path = "/v1/systems", operation_id = "list_systems", tag = "systems", params(ListQuery),
     responses((status = 200, body = Vec<System>, description = "Systems of the PODMs that answered; `Valence-Failed-Podms` names the others"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -61,9 +61,10 @@ pub async fn list(
     Ok((failed_podms_header(&failed), axum::Json(systems)).into_response())
 }
 
-#[utoipa::path(get, path = "/v1/systems/{id}", tag = "systems",
+#[utoipa::path(get, path = "/v1/systems/{id}", operation_id = "show_system", tag = "systems",
     params(("id" = String, Path, description = "`<podm uuid>:<system id>`, or a PODM's system id when only one PODM has it")),
-    responses((status = 200, body = System), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Ambiguous system id")))]
+    responses((status = 200, body = System), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Ambiguous system id"),
+        (status = 502, body = ErrorBody, description = "The system's PODM did not answer")))]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -499,7 +499,8 @@ pub async fn get_row(state: &AppState, uuid: Uuid) -> Result<valence_db::Node, A
 }
 
 /// Releases a node on its PODM and forgets it. A node the PODM no longer has is simply
-/// forgotten; a PODM that cannot be reached leaves the node `deleting` for a later retry.
+/// forgotten; a PODM that fails the deletion leaves the node `deleting`, owned by nobody, so
+/// the recovery round of any instance retries it (or the client does).
 pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), ApiError> {
     if matches!(node.state, NodeState::Allocating | NodeState::Assembling)
         && node.compose_step.is_some()
@@ -532,6 +533,7 @@ pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), A
                     uuid,
                     valence_db::NodeUpdate {
                         last_error: Some(Some(detail)),
+                        owner_instance: Some(None),
                         ..Default::default()
                     },
                 )
@@ -571,13 +573,21 @@ pub async fn detail(state: &AppState, uuid: Uuid) -> Result<types::NodeDetail, A
     };
     let podm = podms::get_row(state, podm_uuid).await?;
     let conn = podms::connection(state, &podm).await?;
-    match tokio::time::timeout(state.settings.aggregator.call_timeout, conn.get_node(&uri)).await {
+    // One deadline for everything asked of the PODM here, not one per call.
+    let deadline = tokio::time::Instant::now() + state.settings.aggregator.call_timeout;
+    match tokio::time::timeout_at(deadline, conn.get_node(&uri)).await {
         Ok(Ok(live)) => {
             detail.power_state = live.power_state.clone();
             detail.composed_node_state = Some(live.state.as_str().to_owned());
             if let Some(system_uri) = &live.system_uri {
                 let inventory = match podms::target(state, &podm).await {
-                    Ok(target) => state.aggregator.inventory(&target, false).await.ok(),
+                    Ok(target) => tokio::time::timeout_at(
+                        deadline,
+                        state.aggregator.inventory(&target, false),
+                    )
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
                     Err(_) => None,
                 };
                 detail.system = inventory

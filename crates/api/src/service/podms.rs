@@ -750,8 +750,9 @@ pub async fn plan_delete(
 
 /// The safe delete. Refused (409, naming the nodes) while Valence-made nodes remain, unless
 /// `release`: then the PODM is marked `deleting` (never scheduled again), its nodes are
-/// decomposed one by one, and it is deleted. A failure midway leaves it `deleting` with the
-/// remaining nodes recorded; calling again resumes.
+/// decomposed one by one, and it is deleted. A failure midway (a node still being composed, a
+/// PODM failing a deletion) leaves it `deleting` with the remaining nodes recorded and owned by
+/// nobody: the recovery round of any instance resumes it, as does calling again.
 pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), ApiError> {
     let row = get_row(state, uuid).await?;
     let nodes = valence_nodes(state, uuid).await?;
@@ -782,7 +783,16 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
             .await?;
         tracing::info!(podm = %uuid, nodes = nodes.len(), "releasing the nodes of a pod manager being deleted");
         for node in nodes {
-            crate::service::nodes::decompose(state, node).await?;
+            if let Err(err) = crate::service::nodes::decompose(state, node).await {
+                if let Err(db) = state
+                    .db
+                    .run(move |conn| valence_db::pod_managers::set_owner(conn, uuid, None))
+                    .await
+                {
+                    tracing::warn!(podm = %uuid, %db, "cannot hand the pod manager deletion over");
+                }
+                return Err(err);
+            }
         }
     }
     state
