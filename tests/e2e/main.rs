@@ -4,6 +4,7 @@
 mod cli;
 mod concurrency;
 mod crash;
+mod devices;
 mod errors;
 mod faults;
 mod harness;
