@@ -5,6 +5,7 @@ mod chaos;
 mod cli;
 mod concurrency;
 mod crash;
+mod devices;
 mod errors;
 mod faults;
 mod harness;

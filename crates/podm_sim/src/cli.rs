@@ -20,6 +20,9 @@ pub struct SimArgs {
     /// Computer systems per pod manager.
     #[arg(long, default_value_t = 32)]
     pub systems: usize,
+    /// Pooled NVMe drives per pod manager (fabric endpoints attachable to composed nodes).
+    #[arg(long, default_value_t = 4)]
+    pub pooled_drives: usize,
     /// Port of the first pod manager, the next ones count up from it; 0 picks free ports.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -92,6 +95,7 @@ impl SimArgs {
             version: self.rsd_version,
             systems: self.systems,
             seed: self.seed,
+            pooled_drives: self.pooled_drives,
             bind: self.bind,
             port: self.port,
             credentials: self.username.as_ref().zip(self.password.as_ref()).map(
@@ -132,11 +136,12 @@ pub async fn start_fleet(args: &SimArgs) -> Result<Vec<SimPodm>, SimError> {
 /// One line per pod manager: name, URL, version and size.
 pub fn describe(podm: &SimPodm) -> String {
     format!(
-        "{} {} (RSD {}, {} systems, seed {})",
+        "{} {} (RSD {}, {} systems, {} pooled drives, seed {})",
         podm.name(),
         podm.base_url(),
         podm.version(),
         podm.inventory().systems.len(),
+        podm.stats().pooled_drives,
         podm.inventory().seed,
     )
 }

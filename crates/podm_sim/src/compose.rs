@@ -214,7 +214,7 @@ pub(crate) fn choose_system(
         return Err(Conflict {
             counts,
             reason: Some(
-                "Remote drives cannot be allocated: this pod manager has no storage services."
+                "Remote drives cannot be allocated: attach pooled drives to the composed node instead."
                     .to_owned(),
             ),
         });

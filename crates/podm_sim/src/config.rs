@@ -212,6 +212,9 @@ pub struct SimConfig {
     pub systems: usize,
     /// Inventory seed: the same seed and size give the same inventory and the same JSON.
     pub seed: u64,
+    /// NVMe drives in the PODM's pool at start, offered as fabric endpoints and attachable to
+    /// composed nodes (see [`pooled_drives`](crate::pooled_drives)).
+    pub pooled_drives: usize,
     pub bind: IpAddr,
     /// `0` picks an ephemeral port; the port is kept across [`SimPodm::restart`](crate::SimPodm::restart).
     pub port: u16,
@@ -234,6 +237,7 @@ impl Default for SimConfig {
             version: RsdVersion::V2_3,
             systems: 8,
             seed: 1,
+            pooled_drives: 4,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             credentials: None,
@@ -254,6 +258,16 @@ impl SimConfig {
                     "{} is more than the {} a simulated PODM holds",
                     self.systems,
                     crate::inventory::MAX_SYSTEMS
+                ),
+            ));
+        }
+        if self.pooled_drives > crate::inventory::MAX_POOLED_DRIVES {
+            return Err(SimError::config(
+                "pooled_drives",
+                format!(
+                    "{} is more than the {} a simulated PODM holds",
+                    self.pooled_drives,
+                    crate::inventory::MAX_POOLED_DRIVES
                 ),
             ));
         }

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 
 use crate::config::{Behavior, Credentials, RsdVersion, SimConfig};
 use crate::error::SimError;
-use crate::inventory::{Inventory, inventory};
+use crate::inventory::{Inventory, inventory, pooled_drive, pooled_drives};
+use crate::pool;
 use crate::server::{self, Running};
 use crate::state::{Health, NodeState, PodState};
 use crate::tls::TlsMaterial;
@@ -28,6 +29,8 @@ pub(crate) struct Counters {
     pub(crate) allocations: AtomicU64,
     pub(crate) allocation_conflicts: AtomicU64,
     pub(crate) node_deletions: AtomicU64,
+    pub(crate) attachments: AtomicU64,
+    pub(crate) detachments: AtomicU64,
     /// Requests by method and route template; the templates bound the size.
     routes: Mutex<HashMap<(Method, &'static str), u64>>,
 }
@@ -105,12 +108,39 @@ pub struct SimStats {
     pub allocation_conflicts: u64,
     /// Nodes deleted.
     pub node_deletions: u64,
+    /// Successful attach actions (`AttachResource` / `AttachEndpoint`).
+    pub attachments: u64,
+    /// Successful detach actions (`DetachResource` / `DetachEndpoint`).
+    pub detachments: u64,
     /// Composed nodes that exist now, in any state.
     pub nodes: usize,
     /// Of those, the ones `Assembled`.
     pub nodes_assembled: usize,
     /// Systems not used by a node.
     pub free_systems: usize,
+    /// Drives in the pool now.
+    pub pooled_drives: usize,
+    /// Of those, the ones attached to a node.
+    pub pooled_drives_attached: usize,
+}
+
+/// A drive of the pool as the PODM sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PooledDriveInfo {
+    /// Number of the drive in the pool (from 1, never reused).
+    pub number: u32,
+    /// The endpoint's and the drive's `Name`.
+    pub name: String,
+    pub capacity_gib: u64,
+    /// `@odata.id` of its target endpoint in the fabric.
+    pub endpoint_odata_id: String,
+    /// `@odata.id` of what a node attaches: the volume in RSD 2.3, the drive before (the
+    /// endpoint's `ConnectedEntities[].EntityLink`, Valence's device `resource_uri`).
+    pub resource_odata_id: String,
+    /// `@odata.id` of the drive itself.
+    pub drive_odata_id: String,
+    /// Id of the node it is attached to.
+    pub attached_to: Option<String>,
 }
 
 /// A composed node as the PODM sees it now.
@@ -161,6 +191,8 @@ impl SimPodm {
             source,
         })?;
         let systems = config.systems;
+        let state = PodState::new(systems, config.seed)
+            .with_pool(pooled_drives(config.seed, config.pooled_drives));
         let pod = Arc::new(Pod {
             name: config.name,
             version: config.version,
@@ -171,7 +203,7 @@ impl SimPodm {
             tls: tls.is_some(),
             port: addr.port(),
             behavior: watch::Sender::new(Arc::new(config.behavior)),
-            state: Mutex::new(PodState::new(systems, config.seed)),
+            state: Mutex::new(state),
             counters: Counters::default(),
         });
         let running = server::run(listener, pod.clone(), tls.clone());
@@ -264,6 +296,8 @@ impl SimPodm {
             allocations: load(&c.allocations),
             allocation_conflicts: load(&c.allocation_conflicts),
             node_deletions: load(&c.node_deletions),
+            attachments: load(&c.attachments),
+            detachments: load(&c.detachments),
             nodes: st.nodes.len(),
             nodes_assembled: st
                 .nodes
@@ -271,6 +305,8 @@ impl SimPodm {
                 .filter(|n| n.state(now) == NodeState::Assembled)
                 .count(),
             free_systems: st.free_systems(),
+            pooled_drives: st.pool.len(),
+            pooled_drives_attached: st.pool.values().filter(|d| d.node.is_some()).count(),
         }
     }
 
@@ -316,6 +352,8 @@ impl SimPodm {
             &c.allocations,
             &c.allocation_conflicts,
             &c.node_deletions,
+            &c.attachments,
+            &c.detachments,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -352,6 +390,79 @@ impl SimPodm {
             .filter(|s| st.system_node[s.index].is_none())
             .map(|s| s.id.clone())
             .collect()
+    }
+
+    /// The drives of the pool now, by number.
+    pub fn pooled_drives(&self) -> Vec<PooledDriveInfo> {
+        let st = self.pod.state();
+        st.pool
+            .values()
+            .map(|d| self.pooled_drive_info(&d.spec, d.node))
+            .collect()
+    }
+
+    fn pooled_drive_info(
+        &self,
+        spec: &crate::inventory::PooledDriveSpec,
+        node: Option<u64>,
+    ) -> PooledDriveInfo {
+        let version = self.pod.version;
+        let n = spec.number;
+        PooledDriveInfo {
+            number: n,
+            name: spec.name(),
+            capacity_gib: spec.capacity_gib,
+            endpoint_odata_id: pool::endpoint_odata_id(
+                version,
+                &pool::target_endpoint_id(version, n),
+            ),
+            resource_odata_id: pool::target_odata_id(version, n),
+            drive_odata_id: pool::drive_odata_id(version, n),
+            attached_to: node.map(|id| id.to_string()),
+        }
+    }
+
+    /// `@odata.id`s of the pooled targets (volumes or drives) attached to node `node`, given
+    /// by its id (`"3"`) or `@odata.id` (`/redfish/v1/Nodes/3`); empty for an unknown node.
+    pub fn attached_devices(&self, node: &str) -> Vec<String> {
+        let id = node.trim_end_matches('/');
+        let id = id.rsplit('/').next().unwrap_or(id);
+        let Ok(id) = id.parse::<u64>() else {
+            return Vec::new();
+        };
+        let version = self.pod.version;
+        self.pod
+            .state()
+            .attached_to(id)
+            .into_iter()
+            .map(|n| pool::target_odata_id(version, n))
+            .collect()
+    }
+
+    /// Adds a drive to the pool, as when one is plugged in: the next number, its size and
+    /// serial drawn from the seed like the first ones ([`pooled_drive`](crate::pooled_drive)).
+    pub fn add_pooled_drive(&self) -> PooledDriveInfo {
+        let mut st = self.pod.state();
+        let spec = pooled_drive(self.pod.inventory.seed, st.next_pooled_number());
+        let info = self.pooled_drive_info(&spec, None);
+        st.add_pooled(spec);
+        info
+    }
+
+    /// Removes a drive from the pool, as when one is pulled out: named by the `@odata.id` of its
+    /// target, drive or endpoint. An attached drive disappears from its node too. `false` when
+    /// no pooled drive has that id.
+    pub fn remove_pooled_drive(&self, odata_id: &str) -> bool {
+        let odata_id = odata_id.trim_end_matches('/');
+        let version = self.pod.version;
+        let mut st = self.pod.state();
+        let number = st.pool.keys().copied().find(|n| {
+            pool::target_odata_id(version, *n) == odata_id
+                || pool::drive_odata_id(version, *n) == odata_id
+                || pool::endpoint_odata_id(version, &pool::target_endpoint_id(version, *n))
+                    == odata_id
+        });
+        number.is_some_and(|n| st.remove_pooled(n).is_some())
     }
 
     pub fn sessions_open(&self) -> usize {

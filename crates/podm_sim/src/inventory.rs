@@ -466,6 +466,60 @@ impl Inventory {
     }
 }
 
+/// The most pooled drives one simulated PODM starts with.
+pub const MAX_POOLED_DRIVES: usize = 1_000;
+
+/// Sizes of the pooled NVMe drives, GiB.
+const POOLED_SIZES_GIB: &[u64] = &[800, 1600, 3200, 6400];
+const POOLED_MODELS: &[&str] = &["INTEL SSDPE2KE016T8", "INTEL SSDPE2KX040T8"];
+
+/// An NVMe drive of the PODM's pool, reached through the fabric and attachable to a composed
+/// node (in RSD 2.3 through a volume spanning the whole drive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PooledDriveSpec {
+    /// 1-based number of the drive in the pool; never reused within a PODM's life.
+    pub number: u32,
+    /// Capacity in GiB; `CapacityBytes` is exactly this times 2^30.
+    pub capacity_gib: u64,
+    pub model: &'static str,
+    pub serial_number: String,
+    /// Durable name of the drive and of its endpoint (also in the endpoint's NQN).
+    pub uuid: Uuid,
+}
+
+impl PooledDriveSpec {
+    pub fn capacity_bytes(&self) -> u64 {
+        self.capacity_gib << 30
+    }
+
+    /// What the drive (and its endpoint) is called: `Pooled NVMe <n> (<size> GiB)`.
+    pub fn name(&self) -> String {
+        format!("Pooled NVMe {} ({} GiB)", self.number, self.capacity_gib)
+    }
+}
+
+/// Pooled drive `number` (1-based) of the PODM with inventory seed `seed`. Each drive is drawn
+/// from its own stream, so the systems of [`inventory`] stay what they were without a pool and
+/// a drive added later is as reproducible as the first ones.
+pub fn pooled_drive(seed: u64, number: u32) -> PooledDriveSpec {
+    let stream = seed ^ 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(u64::from(number) + 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(stream);
+    PooledDriveSpec {
+        number,
+        capacity_gib: pick(&mut rng, POOLED_SIZES_GIB, 1600),
+        model: pick(&mut rng, POOLED_MODELS, "INTEL SSDPE2KE016T8"),
+        serial_number: format!("PNV{:010X}", rng.random::<u64>() >> 24),
+        uuid: random_uuid(&mut rng),
+    }
+}
+
+/// The first `count` pooled drives of seed `seed` (at most [`MAX_POOLED_DRIVES`]): what a PODM
+/// started with [`SimConfig::pooled_drives`](crate::SimConfig::pooled_drives) `= count` offers.
+pub fn pooled_drives(seed: u64, count: usize) -> Vec<PooledDriveSpec> {
+    let count = u32::try_from(count.min(MAX_POOLED_DRIVES)).unwrap_or(0);
+    (1..=count).map(|n| pooled_drive(seed, n)).collect()
+}
+
 /// The inventory for `seed` with `systems` systems (at most [`MAX_SYSTEMS`]).
 pub fn inventory(seed: u64, systems: usize) -> Inventory {
     let systems = systems.min(MAX_SYSTEMS);
@@ -593,6 +647,32 @@ mod tests {
         }
         let macs: std::collections::BTreeSet<_> = inv.systems.iter().map(|s| s.mac(1)).collect();
         assert_eq!(macs.len(), 200, "MAC addresses are unique");
+    }
+
+    #[test]
+    fn pooled_drives_are_reproducible_and_leave_the_systems_alone() {
+        let pool = pooled_drives(5, 6);
+        assert_eq!(pool, pooled_drives(5, 6));
+        assert_eq!(pool[..3], pooled_drives(5, 3)[..]);
+        assert_eq!(pool[4], pooled_drive(5, 5));
+        assert_ne!(pool, pooled_drives(6, 6));
+        let numbers: Vec<u32> = pool.iter().map(|d| d.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+        let uuids: std::collections::BTreeSet<_> = pool.iter().map(|d| d.uuid).collect();
+        assert_eq!(uuids.len(), 6);
+        assert!(
+            pool.iter()
+                .all(|d| POOLED_SIZES_GIB.contains(&d.capacity_gib))
+        );
+        assert_eq!(
+            pool[0].name(),
+            format!("Pooled NVMe 1 ({} GiB)", pool[0].capacity_gib)
+        );
+        assert_eq!(pool[0].capacity_bytes(), pool[0].capacity_gib << 30);
+        assert_eq!(
+            pooled_drives(5, MAX_POOLED_DRIVES + 5).len(),
+            MAX_POOLED_DRIVES
+        );
     }
 
     #[test]

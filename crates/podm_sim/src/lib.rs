@@ -26,6 +26,20 @@
 //!   unless `Allocated`) `-> Assembling -> Assembled | Failed`; `#ComposedNode.Reset` (`204`;
 //!   `400` for a `ResetType` outside `ResetType@Redfish.AllowableValues`; `409` unless
 //!   `Assembled`); `PATCH` of `Boot` (`200` with the node); `DELETE` (`204`, frees the system).
+//! - Pooled NVMe drives ([`SimConfig::pooled_drives`], drawn from the seed by [`pooled_drives`]):
+//!   RSD 2.1 and 2.2 serve them behind `/redfish/v1/Fabrics/PCIe` (target endpoints
+//!   `Endpoints/NVMeDrivePF<n>` naming drives `/redfish/v1/Chassis/PCIeSwitch1/Drives/Disk.Bay.<n-1>`)
+//!   and nodes offer `#ComposedNode.AttachEndpoint` / `DetachEndpoint` with inline
+//!   `Resource@Redfish.AllowableValues`; an attached drive is listed in the node's
+//!   `Links.LocalDrives`. RSD 2.3 serves them behind `/redfish/v1/Fabrics/NVMeoE` (endpoints
+//!   `Endpoints/<n>` naming volumes `/redfish/v1/StorageServices/1/Volumes/<n>`, each spanning
+//!   drive `/redfish/v1/Chassis/StorageEnclosure1/Drives/<n>`) and nodes offer
+//!   `#ComposedNode.AttachResource` / `DetachResource` whose `@Redfish.ActionInfo` lists the
+//!   allowed `Resource`s; an attached volume is in `Links.RemoteDrives`. Attach allows only
+//!   unattached targets, detach only the node's own (`204`; `400` naming `Resource` or
+//!   `Protocol` otherwise; `409` unless the node is `Allocated` or `Assembled`). A node with
+//!   attached drives has a zone `Zones/<node>` of its initiator endpoint and the targets.
+//!   Deleting a node detaches its drives; the handle adds and removes drives at run time.
 //! - `POST /redfish/v1/SessionService/Sessions` with `UserName`/`Password`: `201`,
 //!   `X-Auth-Token`, path-only `Location`; `DELETE` of that location logs out. With credentials
 //!   configured everything but the service root needs Basic auth or a token (`401` otherwise).
@@ -45,6 +59,7 @@ mod config;
 mod error;
 mod handle;
 mod inventory;
+mod pool;
 mod render;
 mod reply;
 mod routes;
@@ -58,10 +73,11 @@ use std::sync::Arc;
 pub use cli::{SimArgs, describe, run_cli, start_fleet};
 pub use config::{Behavior, Credentials, RsdVersion, SimConfig};
 pub use error::SimError;
-pub use handle::{NodeInfo, SimPodm, SimStats};
+pub use handle::{NodeInfo, PooledDriveInfo, SimPodm, SimStats};
 pub use inventory::{
-    CpuModel, DRAWERS_PER_RACK, DriveSpec, Inventory, MAX_SYSTEMS, MediaType, POD_CHASSIS,
-    SYSTEMS_PER_DRAWER, SystemSpec, inventory,
+    CpuModel, DRAWERS_PER_RACK, DriveSpec, Inventory, MAX_POOLED_DRIVES, MAX_SYSTEMS, MediaType,
+    POD_CHASSIS, PooledDriveSpec, SYSTEMS_PER_DRAWER, SystemSpec, inventory, pooled_drive,
+    pooled_drives,
 };
 pub use state::Health;
 

@@ -45,21 +45,9 @@ const MINOR_RESOURCES: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     (
-        "/redfish/v1/StorageServices",
-        "#StorageServiceCollection.StorageServiceCollection",
-        "Storage Services Collection",
-        true,
-    ),
-    (
         "/redfish/v1/EthernetSwitches",
         "#EthernetSwitchCollection.EthernetSwitchCollection",
         "Ethernet Switches Collection",
-        true,
-    ),
-    (
-        "/redfish/v1/Fabrics",
-        "#FabricCollection.FabricCollection",
-        "Fabric Collection",
         true,
     ),
     (
@@ -130,11 +118,11 @@ fn derived_uuid(inv: &Inventory, label: &str) -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rng.random()).into_uuid()
 }
 
-fn link(id: &str) -> Value {
+pub(crate) fn link(id: &str) -> Value {
     json!({ "@odata.id": id })
 }
 
-fn links<I: IntoIterator<Item = String>>(ids: I) -> Value {
+pub(crate) fn links<I: IntoIterator<Item = String>>(ids: I) -> Value {
     Value::Array(ids.into_iter().map(|id| link(&id)).collect())
 }
 
@@ -142,7 +130,7 @@ fn status(health: &str) -> Value {
     json!({ "State": "Enabled", "Health": health, "HealthRollup": health })
 }
 
-fn ok_status() -> Value {
+pub(crate) fn ok_status() -> Value {
     status("OK")
 }
 
@@ -214,7 +202,7 @@ pub(crate) fn service_root(version: RsdVersion, inv: &Inventory, sessions: bool)
         "Managers": link(MANAGERS),
         "Tasks": link("/redfish/v1/TaskService"),
         "EventService": link("/redfish/v1/EventService"),
-        "Fabrics": link("/redfish/v1/Fabrics"),
+        "Fabrics": link(crate::pool::FABRICS),
         "Registries": link("/redfish/v1/Registries"),
         "Links": {},
     });
@@ -267,7 +255,6 @@ pub(crate) fn minor_resource(version: RsdVersion, path: &str, paging: Paging) ->
     let &(id, odata_type, name, is_collection) =
         MINOR_RESOURCES.iter().find(|(p, ..)| *p == path)?;
     let offered = match id {
-        "/redfish/v1/StorageServices" => version == RsdVersion::V2_3,
         "/redfish/v1/AccountService" | "/redfish/v1/AccountService/Accounts" => {
             version == RsdVersion::V2_1
         }
@@ -301,12 +288,23 @@ pub(crate) fn minor_resource(version: RsdVersion, path: &str, paging: Paging) ->
 }
 
 /// What a system shows that changes while the PODM runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct SystemDynamic {
     pub(crate) power: Power,
     pub(crate) health: Health,
     /// Id of the composed node using the system.
     pub(crate) node: Option<u64>,
+    /// Fabric endpoints of the system (its initiator while pooled drives are attached).
+    pub(crate) endpoints: Vec<String>,
+}
+
+/// Pooled drives as a composed node shows them (`@odata.id`s of their targets).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeDevices {
+    /// Attached to this node.
+    pub(crate) attached: Vec<String>,
+    /// Attached to no node: what this node may attach.
+    pub(crate) attachable: Vec<String>,
 }
 
 pub(crate) fn system(version: RsdVersion, s: &SystemSpec, dynamic: SystemDynamic) -> Value {
@@ -390,7 +388,7 @@ pub(crate) fn system(version: RsdVersion, s: &SystemSpec, dynamic: SystemDynamic
             "@odata.type": "#ComputerSystem.v1_2_0.Links",
             "Chassis": [link(&s.drawer_odata_id())],
             "ManagedBy": [link(&psme_odata_id(s.drawer))],
-            "Endpoints": [],
+            "Endpoints": links(dynamic.endpoints),
             "Oem": links_oem,
         },
         "Actions": {
@@ -661,16 +659,17 @@ pub(crate) fn psme_odata_id(drawer: usize) -> String {
 }
 
 /// Every chassis id: the pod, its racks and drawers.
-pub(crate) fn chassis_ids(inv: &Inventory) -> Vec<String> {
-    let mut ids = Vec::with_capacity(1 + inv.racks + inv.drawers);
+pub(crate) fn chassis_ids(version: RsdVersion, inv: &Inventory) -> Vec<String> {
+    let mut ids = Vec::with_capacity(2 + inv.racks + inv.drawers);
     ids.push(POD_CHASSIS.to_owned());
     ids.extend((1..=inv.racks).map(|r| format!("{CHASSIS}/Rack{r}")));
     ids.extend((1..=inv.drawers).map(|d| format!("{CHASSIS}/Drawer{d}")));
+    ids.push(crate::pool::chassis_odata_id(version));
     ids
 }
 
 /// Chassis `Pod1`, `Rack<n>` or `Drawer<n>`.
-pub(crate) fn chassis(inv: &Inventory, id: &str) -> Option<Value> {
+pub(crate) fn chassis(version: RsdVersion, inv: &Inventory, id: &str) -> Option<Value> {
     let number = |prefix: &str, max: usize| {
         id.strip_prefix(prefix)
             .and_then(|n| n.parse::<usize>().ok())
@@ -684,6 +683,7 @@ pub(crate) fn chassis(inv: &Inventory, id: &str) -> Option<Value> {
                 Value::Null,
                 (1..=inv.racks)
                     .map(|r| format!("{CHASSIS}/Rack{r}"))
+                    .chain([crate::pool::chassis_odata_id(version)])
                     .collect(),
                 Value::Null,
                 Vec::new(),
@@ -790,7 +790,13 @@ pub(crate) fn manager_drawer(inv: &Inventory, id: &str) -> Option<Option<usize>>
     ((1..=inv.drawers).contains(&d) && id == format!("PSME{d}")).then_some(Some(d))
 }
 
-pub(crate) fn manager(inv: &Inventory, drawer: Option<usize>, podm_name: &str, now: &str) -> Value {
+pub(crate) fn manager(
+    version: RsdVersion,
+    inv: &Inventory,
+    drawer: Option<usize>,
+    podm_name: &str,
+    now: &str,
+) -> Value {
     let (id, kind, name, description) = match drawer {
         None => (
             "PODM".to_owned(),
@@ -809,7 +815,7 @@ pub(crate) fn manager(inv: &Inventory, drawer: Option<usize>, podm_name: &str, n
     let (servers, chassis, in_chassis) = match drawer {
         None => (
             Vec::new(),
-            chassis_ids(inv)
+            chassis_ids(version, inv)
                 .into_iter()
                 .filter(|c| !c.contains("/Drawer"))
                 .collect(),
@@ -929,6 +935,7 @@ pub(crate) fn node(
     node: &Node,
     state: NodeState,
     power: Power,
+    devices: NodeDevices,
 ) -> Value {
     let id = node.odata_id();
     let health = if state == NodeState::Failed {
@@ -981,6 +988,21 @@ pub(crate) fn node(
     });
     if version >= RsdVersion::V2_3 {
         body["ClearTPMOnDelete"] = json!(node.clear_tpm_on_delete);
+    }
+    // Attached volumes (NVMe over Fabrics) are remote drives; attached PCIe drives are listed
+    // with the local ones, as the RSD 2.1 PODM does.
+    let attached = links(devices.attached.iter().cloned());
+    if crate::pool::uses_volumes(version) {
+        body["Links"]["RemoteDrives"] = attached;
+    } else if let (Some(local), Value::Array(more)) =
+        (body["Links"]["LocalDrives"].as_array_mut(), attached)
+    {
+        local.extend(more);
+    }
+    for (name, action) in
+        crate::pool::node_actions(version, node.id, devices.attachable, devices.attached)
+    {
+        body["Actions"][name] = action;
     }
     body
 }

@@ -183,6 +183,11 @@ pub(crate) fn property_missing(property: &str) -> Reply {
 
 /// `400` for a value outside the property's `@Redfish.AllowableValues`.
 pub(crate) fn value_not_allowed(property: &str, value: &Value, allowed: &[&str]) -> Reply {
+    let allowed = if allowed.is_empty() {
+        "none".to_owned()
+    } else {
+        allowed.join(", ")
+    };
     redfish_error(
         StatusCode::BAD_REQUEST,
         "Base.1.0.InvalidPayload",
@@ -190,8 +195,24 @@ pub(crate) fn value_not_allowed(property: &str, value: &Value, allowed: &[&str])
         vec![message(
             "Base.1.0.PropertyValueNotInList",
             format!(
-                "The value {value} for the property {property} is not in the list of acceptable values ({}).",
-                allowed.join(", ")
+                "The value {value} for the property {property} is not in the list of acceptable values ({allowed})."
+            ),
+            &[value.to_string(), property.to_owned()],
+            &[format!("#/{}", property.replace('.', "/"))],
+        )],
+    )
+}
+
+/// `400` for a value of the wrong JSON type.
+pub(crate) fn wrong_type(property: &str, value: &Value, expected: &str) -> Reply {
+    redfish_error(
+        StatusCode::BAD_REQUEST,
+        "Base.1.0.InvalidPayload",
+        "Request payload is invalid or missing",
+        vec![message(
+            "Base.1.0.PropertyValueTypeError",
+            format!(
+                "The value {value} for the property {property} is of a different type than the property can accept ({expected})."
             ),
             &[value.to_string(), property.to_owned()],
             &[format!("#/{}", property.replace('.', "/"))],

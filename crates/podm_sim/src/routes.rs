@@ -1,6 +1,6 @@
 //! The Redfish resource tree of a simulated PODM: which path is which resource, who may see it,
-//! and what each method does (listing, Allocate, Assemble, Reset, Boot PATCH, node and session
-//! deletion, session login).
+//! and what each method does (listing, Allocate, Assemble, Reset, Boot PATCH, attaching and
+//! detaching pooled drives, node and session deletion, session login).
 
 use std::time::Instant;
 
@@ -13,10 +13,11 @@ use serde_json::{Map, Value};
 use crate::compose::{self, AllocateRequest};
 use crate::config::{Behavior, RsdVersion};
 use crate::handle::{Counters, Pod};
-use crate::render::{self, Paging, SystemDynamic};
+use crate::pool::{self, DeviceOp, EndpointId};
+use crate::render::{self, NodeDevices, Paging, SystemDynamic};
 use crate::reply::{self, Reply, message, redfish_error};
 use crate::schema;
-use crate::state::{NodeState, Power};
+use crate::state::{NodeState, PodState, Power};
 
 /// A resolved request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,30 @@ pub(crate) enum Route {
     Node(u64),
     Assemble(u64),
     NodeReset(u64),
+    /// Attach or detach a pooled drive; the route template of the version's spelling.
+    DeviceAction(u64, DeviceOp, &'static str),
+    /// The ActionInfo of attach or detach (RSD 2.3).
+    DeviceActionInfo(u64, DeviceOp),
+    Fabrics,
+    Fabric,
+    /// The PCIe fabric's switches (none are simulated).
+    Switches,
+    Endpoints,
+    Endpoint(EndpointId),
+    Zones,
+    /// The zone of the composed node with this id.
+    Zone(u64),
+    PoolChassis,
+    PoolDrives,
+    /// Pooled drive by number.
+    PoolDrive(u32),
+    StorageServices,
+    StorageService,
+    ServiceDrives,
+    StoragePools,
+    Volumes,
+    /// The volume of the pooled drive with this number.
+    Volume(u32),
     Minor(&'static str),
     NotFound,
 }
@@ -98,6 +123,29 @@ impl Route {
             Self::Node(_) => "/redfish/v1/Nodes/{id}",
             Self::Assemble(_) => "/redfish/v1/Nodes/{id}/Actions/ComposedNode.Assemble",
             Self::NodeReset(_) => "/redfish/v1/Nodes/{id}/Actions/ComposedNode.Reset",
+            Self::DeviceAction(_, _, template) => template,
+            Self::DeviceActionInfo(_, DeviceOp::Attach) => {
+                "/redfish/v1/Nodes/{id}/Actions/AttachResourceActionInfo"
+            }
+            Self::DeviceActionInfo(_, DeviceOp::Detach) => {
+                "/redfish/v1/Nodes/{id}/Actions/DetachResourceActionInfo"
+            }
+            Self::Fabrics => "/redfish/v1/Fabrics",
+            Self::Fabric => "/redfish/v1/Fabrics/{id}",
+            Self::Switches => "/redfish/v1/Fabrics/{id}/Switches",
+            Self::Endpoints => "/redfish/v1/Fabrics/{id}/Endpoints",
+            Self::Endpoint(_) => "/redfish/v1/Fabrics/{id}/Endpoints/{id}",
+            Self::Zones => "/redfish/v1/Fabrics/{id}/Zones",
+            Self::Zone(_) => "/redfish/v1/Fabrics/{id}/Zones/{id}",
+            Self::PoolChassis => "/redfish/v1/Chassis/{id}",
+            Self::PoolDrives => "/redfish/v1/Chassis/{id}/Drives",
+            Self::PoolDrive(_) => "/redfish/v1/Chassis/{id}/Drives/{id}",
+            Self::StorageServices => "/redfish/v1/StorageServices",
+            Self::StorageService => "/redfish/v1/StorageServices/{id}",
+            Self::ServiceDrives => "/redfish/v1/StorageServices/{id}/Drives",
+            Self::StoragePools => "/redfish/v1/StorageServices/{id}/StoragePools",
+            Self::Volumes => "/redfish/v1/StorageServices/{id}/Volumes",
+            Self::Volume(_) => "/redfish/v1/StorageServices/{id}/Volumes/{id}",
             Self::Minor(path) => path,
             Self::NotFound => "(unknown)",
         }
@@ -108,9 +156,11 @@ impl Route {
             Self::Sessions => "GET, POST",
             Self::Session(_) => "GET, DELETE",
             Self::Node(_) => "GET, PATCH, DELETE",
-            Self::SystemReset(_) | Self::Allocate | Self::Assemble(_) | Self::NodeReset(_) => {
-                "POST"
-            }
+            Self::SystemReset(_)
+            | Self::Allocate
+            | Self::Assemble(_)
+            | Self::NodeReset(_)
+            | Self::DeviceAction(..) => "POST",
             _ => "GET",
         }
     }
@@ -144,6 +194,7 @@ pub(crate) fn resolve(pod: &Pod, path: &str) -> Route {
         return NotFound;
     };
     let inv = &pod.inventory;
+    let version = pod.version;
     let segments: Vec<&str> = rest.split('/').collect();
     let route = match segments.as_slice() {
         ["SessionService"] => SessionService,
@@ -177,6 +228,12 @@ pub(crate) fn resolve(pod: &Pod, path: &str) -> Route {
             }
         }
         ["Chassis"] => ChassisList,
+        ["Chassis", id, tail @ ..] if *id == pool::chassis_id(version) => match tail {
+            [] => PoolChassis,
+            ["Drives"] => PoolDrives,
+            ["Drives", drive] => pool::parse_drive_id(version, drive).map_or(NotFound, PoolDrive),
+            _ => NotFound,
+        },
         ["Chassis", id] => Chassis((*id).to_owned()),
         ["Chassis", drawer, "Drives", tail @ ..] => {
             let Some(d) = numbered(
@@ -221,9 +278,33 @@ pub(crate) fn resolve(pod: &Pod, path: &str) -> Route {
                 [] => Node(id),
                 ["Actions", "ComposedNode.Assemble"] => Assemble(id),
                 ["Actions", "ComposedNode.Reset"] => NodeReset(id),
+                ["Actions", name] => device_route(version, id, name),
                 _ => NotFound,
             }
         }
+        ["Fabrics"] => Fabrics,
+        ["Fabrics", fabric, tail @ ..] if *fabric == pool::fabric_id(version) => match tail {
+            [] => Fabric,
+            ["Switches"] if !pool::uses_volumes(version) => Switches,
+            ["Endpoints"] => Endpoints,
+            ["Endpoints", endpoint] => {
+                pool::parse_endpoint_id(version, endpoint).map_or(NotFound, Endpoint)
+            }
+            ["Zones"] => Zones,
+            ["Zones", zone] => canonical_number(zone).map_or(NotFound, Zone),
+            _ => NotFound,
+        },
+        ["StorageServices", tail @ ..] if pool::uses_volumes(version) => match tail {
+            [] => StorageServices,
+            ["1"] => StorageService,
+            ["1", "Drives"] => ServiceDrives,
+            ["1", "StoragePools"] => StoragePools,
+            ["1", "Volumes"] => Volumes,
+            ["1", "Volumes", n] => canonical_number(n)
+                .and_then(|n| u32::try_from(n).ok())
+                .map_or(NotFound, Volume),
+            _ => NotFound,
+        },
         _ => render::minor_path(path).map_or(NotFound, Minor),
     };
     let is_session_route = matches!(route, SessionService | Sessions | Session(_));
@@ -231,6 +312,33 @@ pub(crate) fn resolve(pod: &Pod, path: &str) -> Route {
         return NotFound;
     }
     route
+}
+
+/// The attach / detach action or ActionInfo `name` of node `id`, in the spelling of `version`.
+fn device_route(version: RsdVersion, id: u64, name: &str) -> Route {
+    for op in [DeviceOp::Attach, DeviceOp::Detach] {
+        if name == pool::action_name(version, op) {
+            let template = match (pool::uses_volumes(version), op) {
+                (true, DeviceOp::Attach) => {
+                    "/redfish/v1/Nodes/{id}/Actions/ComposedNode.AttachResource"
+                }
+                (true, DeviceOp::Detach) => {
+                    "/redfish/v1/Nodes/{id}/Actions/ComposedNode.DetachResource"
+                }
+                (false, DeviceOp::Attach) => {
+                    "/redfish/v1/Nodes/{id}/Actions/ComposedNode.AttachEndpoint"
+                }
+                (false, DeviceOp::Detach) => {
+                    "/redfish/v1/Nodes/{id}/Actions/ComposedNode.DetachEndpoint"
+                }
+            };
+            return Route::DeviceAction(id, op, template);
+        }
+        if pool::uses_volumes(version) && name == pool::action_info_name(op) {
+            return Route::DeviceActionInfo(id, op);
+        }
+    }
+    Route::NotFound
 }
 
 /// `n` from `{prefix}{n}` when `1 <= n <= max` and written without leading zeros.
@@ -366,10 +474,18 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
         )),
         Route::System(i) => {
             let st = pod.state();
+            let s = system(i);
+            let endpoints = pool::initiator_node(inv, &st, &s.id)
+                .map(|_| {
+                    pool::endpoint_odata_id(version, &pool::initiator_endpoint_id(version, &s.id))
+                })
+                .into_iter()
+                .collect();
             let dynamic = SystemDynamic {
                 power: st.system_power[i],
                 health: st.system_health[i],
                 node: st.system_node[i],
+                endpoints,
             };
             drop(st);
             Reply::ok(render::system(version, system(i), dynamic))
@@ -448,11 +564,11 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
             render::CHASSIS,
             "#ChassisCollection.ChassisCollection",
             "Chassis Collection",
-            render::chassis_ids(inv),
+            render::chassis_ids(version, inv),
             paging,
         )),
         Route::Chassis(id) => {
-            render::chassis(inv, &id).map_or_else(|| reply::not_found(path), Reply::ok)
+            render::chassis(version, inv, &id).map_or_else(|| reply::not_found(path), Reply::ok)
         }
         Route::Drives(d) => Reply::ok(render::collection(
             &format!("{}/Drawer{d}/Drives", render::CHASSIS),
@@ -477,7 +593,7 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
         Route::Manager(id) => {
             let drawer = render::manager_drawer(inv, &id).flatten();
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            Reply::ok(render::manager(inv, drawer, &pod.name, &now))
+            Reply::ok(render::manager(version, inv, drawer, &pod.name, &now))
         }
         Route::ManagerNics(id) => Reply::ok(render::collection(
             &format!("{}/{id}/EthernetInterfaces", render::MANAGERS),
@@ -503,6 +619,56 @@ pub(crate) fn dispatch(pod: &Pod, route: Route, parts: &Parts, body: &[u8]) -> R
         },
         Route::Assemble(id) => assemble(pod, id, path, &behavior),
         Route::NodeReset(id) => reset_node(pod, id, path, body),
+        Route::DeviceAction(id, op, _) => device_action(pod, id, op, path, body),
+        Route::DeviceActionInfo(id, op) => {
+            let st = pod.state();
+            if !st.nodes.contains_key(&id) {
+                return reply::not_found(path);
+            }
+            let allowed = device_targets(version, &st, id, op);
+            Reply::ok(pool::action_info(version, id, op, allowed))
+        }
+        Route::Fabrics => Reply::ok(pool::fabrics(version, paging)),
+        Route::Fabric => Reply::ok(pool::fabric(version)),
+        Route::Switches => Reply::ok(pool::switches(version, paging)),
+        Route::Endpoints => Reply::ok(pool::endpoints(version, inv, &pod.state(), paging)),
+        Route::Endpoint(EndpointId::Target(n)) => match pod.state().pool.get(&n) {
+            Some(d) => Reply::ok(pool::target_endpoint(version, &d.spec, d.node)),
+            None => reply::not_found(path),
+        },
+        Route::Endpoint(EndpointId::Initiator(system_id)) => {
+            let node = pool::initiator_node(inv, &pod.state(), &system_id);
+            node.and_then(|node| pool::initiator_endpoint(version, inv, &system_id, node))
+                .map_or_else(|| reply::not_found(path), Reply::ok)
+        }
+        Route::Zones => Reply::ok(pool::zones(version, &pod.state(), paging)),
+        Route::Zone(node) => pool::zone(version, inv, &pod.state(), node)
+            .map_or_else(|| reply::not_found(path), Reply::ok),
+        Route::PoolChassis => Reply::ok(pool::chassis(version, inv, &pod.state())),
+        Route::PoolDrives => Reply::ok(pool::drives(
+            version,
+            &pod.state(),
+            &format!("{}/Drives", pool::chassis_odata_id(version)),
+            paging,
+        )),
+        Route::PoolDrive(n) => match pod.state().pool.get(&n) {
+            Some(d) => Reply::ok(pool::drive(version, &d.spec, d.node.is_some())),
+            None => reply::not_found(path),
+        },
+        Route::StorageServices => Reply::ok(pool::storage_services(paging)),
+        Route::StorageService => Reply::ok(pool::storage_service(version)),
+        Route::ServiceDrives => Reply::ok(pool::drives(
+            version,
+            &pod.state(),
+            &format!("{}/Drives", pool::STORAGE_SERVICE),
+            paging,
+        )),
+        Route::StoragePools => Reply::ok(pool::storage_pools(paging)),
+        Route::Volumes => Reply::ok(pool::volumes(&pod.state(), paging)),
+        Route::Volume(n) => match pod.state().pool.get(&n) {
+            Some(d) => Reply::ok(pool::volume(version, &d.spec, d.node.is_some())),
+            None => reply::not_found(path),
+        },
         Route::Minor(p) => render::minor_resource(version, p, paging)
             .map_or_else(|| reply::not_found(path), Reply::ok),
         Route::NotFound => reply::not_found(path),
@@ -674,14 +840,36 @@ fn get_node(pod: &Pod, id: u64, path: &str) -> Reply {
     let Some(node) = st.nodes.get(&id) else {
         return reply::not_found(path);
     };
-    let s = &pod.inventory.systems[node.system];
-    Reply::ok(render::node(
-        pod.version,
-        s,
+    Reply::ok(render_node(pod, &st, node))
+}
+
+/// The node as the PODM shows it now.
+fn render_node(pod: &Pod, st: &PodState, node: &crate::state::Node) -> Value {
+    let version = pod.version;
+    let devices = NodeDevices {
+        attached: device_targets(version, st, node.id, DeviceOp::Detach),
+        attachable: device_targets(version, st, node.id, DeviceOp::Attach),
+    };
+    render::node(
+        version,
+        &pod.inventory.systems[node.system],
         node,
         node.state(Instant::now()),
         st.system_power[node.system],
-    ))
+        devices,
+    )
+}
+
+/// The targets node `id` may `op`: the unattached ones to attach, its own to detach.
+fn device_targets(version: RsdVersion, st: &PodState, id: u64, op: DeviceOp) -> Vec<String> {
+    let numbers = match op {
+        DeviceOp::Attach => st.unattached(),
+        DeviceOp::Detach => st.attached_to(id),
+    };
+    numbers
+        .into_iter()
+        .map(|n| pool::target_odata_id(version, n))
+        .collect()
 }
 
 fn patch_node(pod: &Pod, id: u64, path: &str, body: &[u8]) -> Reply {
@@ -695,13 +883,7 @@ fn patch_node(pod: &Pod, id: u64, path: &str, body: &[u8]) -> Reply {
     };
     let mut boot = node.boot.clone();
     let mut clear_tpm = node.clear_tpm_on_delete;
-    let current = render::node(
-        pod.version,
-        &pod.inventory.systems[node.system],
-        node,
-        node.state(Instant::now()),
-        st.system_power[node.system],
-    );
+    let current = render_node(pod, &st, node);
     for (key, value) in &fields {
         match key.as_str() {
             "Boot" => {
@@ -741,13 +923,7 @@ fn patch_node(pod: &Pod, id: u64, path: &str, body: &[u8]) -> Reply {
     node.boot = boot;
     node.clear_tpm_on_delete = clear_tpm;
     let node = node.clone();
-    Reply::ok(render::node(
-        pod.version,
-        &pod.inventory.systems[node.system],
-        &node,
-        node.state(Instant::now()),
-        st.system_power[node.system],
-    ))
+    Reply::ok(render_node(pod, &st, &node))
 }
 
 fn delete_node(pod: &Pod, id: u64, path: &str, behavior: &Behavior) -> Reply {
@@ -813,6 +989,73 @@ fn assemble(pod: &Pod, id: u64, path: &str, behavior: &Behavior) -> Reply {
         behavior.assembly_failure_rate,
         now,
     );
+    Reply::no_content()
+}
+
+/// Attaches (or detaches) the pooled drive the body's `Resource` names to (from) node `id`.
+fn device_action(pod: &Pod, id: u64, op: DeviceOp, path: &str, body: &[u8]) -> Reply {
+    let version = pod.version;
+    let fields = match json_body(body) {
+        Ok(fields) => fields,
+        Err(refused) => return refused,
+    };
+    if let Some(other) = fields.keys().find(|k| *k != "Resource" && *k != "Protocol") {
+        return reply::unknown_property(other);
+    }
+    let protocol = pool::protocol(version);
+    if let Some(value) = fields.get("Protocol")
+        && value.as_str() != Some(protocol)
+    {
+        return reply::value_not_allowed("Protocol", value, &[protocol]);
+    }
+    let Some(resource) = fields.get("Resource") else {
+        return reply::property_missing("Resource");
+    };
+    let Some(target) = resource.get("@odata.id").and_then(Value::as_str) else {
+        return reply::wrong_type("Resource", resource, "an object with an @odata.id");
+    };
+    let mut st = pod.state();
+    let Some(node) = st.nodes.get(&id) else {
+        return reply::not_found(path);
+    };
+    let state = node.state(Instant::now());
+    if !matches!(state, NodeState::Allocated | NodeState::Assembled) {
+        return redfish_error(
+            StatusCode::CONFLICT,
+            "Base.1.0.ResourcesStateMismatch",
+            "Conflict during attach or detach",
+            vec![message(
+                "Base.1.0.ResourcesStateMismatch",
+                format!(
+                    "Could not {} the resource: composed node {id} is {}, not Allocated or Assembled",
+                    op.verb(),
+                    state.as_str()
+                ),
+                &[state.as_str().to_owned()],
+                &["#/ComposedNodeState".to_owned()],
+            )],
+        );
+    }
+    let allowed = device_targets(version, &st, id, op);
+    let target = target.trim_end_matches('/');
+    let Some(number) =
+        pool::target_number(version, &st, target).filter(|_| allowed.iter().any(|a| a == target))
+    else {
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        return reply::value_not_allowed("Resource", resource, &allowed);
+    };
+    st.set_attachment(
+        number,
+        match op {
+            DeviceOp::Attach => Some(id),
+            DeviceOp::Detach => None,
+        },
+    );
+    drop(st);
+    Counters::bump(match op {
+        DeviceOp::Attach => &pod.counters.attachments,
+        DeviceOp::Detach => &pod.counters.detachments,
+    });
     Reply::no_content()
 }
 

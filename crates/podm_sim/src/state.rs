@@ -1,5 +1,6 @@
 //! The changing part of a simulated PODM: composed nodes and their life cycle, which system each
-//! node uses, power and health of systems, and Redfish sessions.
+//! node uses, power and health of systems, the pooled drives and the node each is attached to,
+//! and Redfish sessions.
 //!
 //! Node states that depend on time (`Allocating`, `Assembling`) are computed from deadlines when
 //! read, so no timer task runs per node.
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
+
+use crate::inventory::PooledDriveSpec;
 
 /// Redfish `Status.Health` of a system; a `Critical` system is never allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,6 +113,13 @@ impl Node {
     }
 }
 
+/// A drive of the pool and the node it is attached to.
+#[derive(Debug, Clone)]
+pub(crate) struct PooledDrive {
+    pub(crate) spec: PooledDriveSpec,
+    pub(crate) node: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub(crate) id: String,
@@ -125,6 +135,9 @@ pub(crate) struct PodState {
     pub(crate) system_power: Vec<Power>,
     pub(crate) system_health: Vec<Health>,
     next_node: u64,
+    /// The pooled drives present now, by number.
+    pub(crate) pool: BTreeMap<u32, PooledDrive>,
+    next_pooled: u32,
     /// Sessions by token.
     pub(crate) sessions: HashMap<String, Session>,
     next_session: u64,
@@ -140,9 +153,72 @@ impl PodState {
             system_power: vec![Power::Off; systems],
             system_health: vec![Health::Ok; systems],
             next_node: 1,
+            pool: BTreeMap::new(),
+            next_pooled: 1,
             sessions: HashMap::new(),
             next_session: 1,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_a55e_b1e5),
+        }
+    }
+
+    /// Puts `drives` in the pool (numbers are theirs; later drives are numbered after them).
+    pub(crate) fn with_pool(mut self, drives: Vec<PooledDriveSpec>) -> Self {
+        for spec in drives {
+            self.next_pooled = self.next_pooled.max(spec.number + 1);
+            self.pool
+                .insert(spec.number, PooledDrive { spec, node: None });
+        }
+        self
+    }
+
+    /// The number the next drive added to the pool gets.
+    pub(crate) fn next_pooled_number(&self) -> u32 {
+        self.next_pooled
+    }
+
+    /// Adds a drive to the pool (its number must be [`next_pooled_number`](Self::next_pooled_number)).
+    pub(crate) fn add_pooled(&mut self, spec: PooledDriveSpec) {
+        self.next_pooled = self.next_pooled.max(spec.number + 1);
+        self.pool
+            .insert(spec.number, PooledDrive { spec, node: None });
+    }
+
+    /// Takes a drive out of the pool (which ends its attachment, if any).
+    pub(crate) fn remove_pooled(&mut self, number: u32) -> Option<PooledDrive> {
+        self.pool.remove(&number)
+    }
+
+    /// Numbers of the pooled drives attached to node `id`.
+    pub(crate) fn attached_to(&self, id: u64) -> Vec<u32> {
+        self.pool
+            .values()
+            .filter(|d| d.node == Some(id))
+            .map(|d| d.spec.number)
+            .collect()
+    }
+
+    /// Numbers of the pooled drives attached to no node.
+    pub(crate) fn unattached(&self) -> Vec<u32> {
+        self.pool
+            .values()
+            .filter(|d| d.node.is_none())
+            .map(|d| d.spec.number)
+            .collect()
+    }
+
+    /// Nodes with at least one pooled drive attached (each has a fabric zone and an initiator
+    /// endpoint while it does).
+    pub(crate) fn nodes_with_devices(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.pool.values().filter_map(|d| d.node).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Attaches (`Some(node)`) or detaches (`None`) pooled drive `number`.
+    pub(crate) fn set_attachment(&mut self, number: u32, node: Option<u64>) {
+        if let Some(drive) = self.pool.get_mut(&number) {
+            drive.node = node;
         }
     }
 
@@ -192,9 +268,13 @@ impl PodState {
         }
     }
 
-    /// Removes a node and frees its system (powered off, as a PODM leaves it).
+    /// Removes a node, detaches its pooled drives and frees its system (powered off, as a PODM
+    /// leaves it).
     pub(crate) fn remove_node(&mut self, id: u64) -> Option<Node> {
         let node = self.nodes.remove(&id)?;
+        for drive in self.pool.values_mut().filter(|d| d.node == Some(id)) {
+            drive.node = None;
+        }
         self.system_node[node.system] = None;
         self.system_power[node.system] = Power::Off;
         Some(node)
@@ -283,6 +363,35 @@ mod tests {
             .add_node(0, "b".into(), String::new(), Duration::ZERO, now)
             .id;
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn pooled_drives_attach_detach_and_leave_with_their_node() {
+        let mut st = PodState::new(2, 1).with_pool(crate::inventory::pooled_drives(1, 3));
+        assert_eq!(st.next_pooled_number(), 4);
+        let now = Instant::now();
+        let a = st
+            .add_node(0, "a".into(), String::new(), Duration::ZERO, now)
+            .id;
+        let b = st
+            .add_node(1, "b".into(), String::new(), Duration::ZERO, now)
+            .id;
+        st.set_attachment(1, Some(a));
+        st.set_attachment(3, Some(a));
+        st.set_attachment(2, Some(b));
+        assert_eq!(st.attached_to(a), [1, 3]);
+        assert!(st.unattached().is_empty());
+        assert_eq!(st.nodes_with_devices(), [a, b]);
+        st.set_attachment(3, None);
+        assert_eq!(st.unattached(), [3]);
+        st.remove_node(a);
+        assert_eq!(st.unattached(), [1, 3]);
+        assert_eq!(st.nodes_with_devices(), [b]);
+        assert!(st.remove_pooled(2).is_some_and(|d| d.node == Some(b)));
+        assert!(st.nodes_with_devices().is_empty());
+        st.add_pooled(crate::inventory::pooled_drive(1, 4));
+        assert_eq!(st.next_pooled_number(), 5);
+        assert_eq!(st.unattached(), [1, 3, 4]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod auth;
 mod client;
 mod compose;
+mod devices;
 mod faults;
 mod fleet;
 mod shapes;

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use valence_podm_sim::{RsdVersion, SimConfig, inventory};
 
 use crate::client::Client;
+use crate::devices::{attach_first, fabric_path};
 use crate::{allocate_ok, fixture, fixtures_dir, sim};
 
 /// Samples known not to be JSON (an upstream defect of rsd-lib).
@@ -60,10 +61,7 @@ const NOT_SIMULATED: &[(&str, &str)] = &[
     // misspelt in the 2.3 sample (no "@")
     ("drive.json", "Links.odata.type"),
     ("drive.json", "Oem.Intel_RackScale.odata.type"),
-    ("node.json", "Actions.#ComposedNode.AttachEndpoint"),
-    ("node.json", "Actions.#ComposedNode.DetachEndpoint"),
-    ("node.json", "Actions.#ComposedNode.AttachResource"),
-    ("node.json", "Actions.#ComposedNode.DetachResource"),
+    ("volume.json", "Links.Oem.Intel_RackScale.Metrics"),
 ];
 
 /// Nested objects whose properties are compared too, per sample.
@@ -91,6 +89,42 @@ const NESTED: &[(&str, &[&str])] = &[
     ("node_collection.json", &["Actions"]),
     ("drive.json", &["Links", "Oem.Intel_RackScale"]),
     ("system_ethernet_interface.json", &["Links"]),
+    // The chassis sample is a rack: its rack-only Oem properties do not apply to an enclosure.
+    ("chassis.json:enclosure", &["Links"]),
+    ("fabric.json", &["Status", "Links"]),
+    ("endpoint.json", &["Status", "Links"]),
+    (
+        "endpoint_1.json",
+        &[
+            "Links",
+            "Links.Oem.Intel_RackScale",
+            "Oem.Intel_RackScale",
+            "Status",
+        ],
+    ),
+    (
+        "endpoint_2.json",
+        &[
+            "Links",
+            "Links.Oem.Intel_RackScale",
+            "Oem.Intel_RackScale",
+            "Status",
+        ],
+    ),
+    ("zone.json", &["Links", "Status"]),
+    (
+        "storage_service.json",
+        &["Links", "Links.Oem.Intel_RackScale", "Status"],
+    ),
+    (
+        "volume.json",
+        &[
+            "Links",
+            "Links.Oem.Intel_RackScale",
+            "Oem.Intel_RackScale",
+            "Capacity",
+        ],
+    ),
 ];
 
 fn version_dir(v: RsdVersion) -> &'static str {
@@ -156,6 +190,8 @@ async fn compare_shapes(version: RsdVersion) {
     })
     .await;
     let node = allocate_ok(&client, &json!({"Name": "shape"})).await;
+    // One pooled drive attached, so the node's zone and initiator endpoint exist.
+    let attached = attach_first(&client, &node).await;
     let inv = podm.inventory();
     let with_drives = inv.systems.iter().find(|s| !s.drives.is_empty()).unwrap();
     let s = &inv.systems[0];
@@ -192,15 +228,81 @@ async fn compare_shapes(version: RsdVersion) {
             "manager_ethernet_interface_collection.json",
             "/redfish/v1/Managers/PODM/EthernetInterfaces".into(),
         ),
-        ("node.json", node),
+        ("node.json", node.clone()),
         ("node_collection.json", "/redfish/v1/Nodes".into()),
     ];
+    let mut pairs = pairs;
+    let pool = podm.pooled_drives();
+    let drive = pool
+        .iter()
+        .find(|d| d.resource_odata_id == attached)
+        .unwrap();
+    let fabric = fabric_path(&client).await;
+    let zones = client.get_json(&format!("{fabric}/Zones")).await;
+    let zone = zones["Members"][0]["@odata.id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let endpoints = client.get_json(&format!("{fabric}/Endpoints")).await;
+    let initiator = endpoints["Members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["@odata.id"].as_str().unwrap().to_owned())
+        .find(|e| pool.iter().all(|d| d.endpoint_odata_id != *e))
+        .expect("an initiator endpoint");
+    let (target_sample, initiator_sample) = if version == RsdVersion::V2_3 {
+        ("endpoint_1.json", "endpoint_2.json")
+    } else {
+        ("endpoint.json", "endpoint.json")
+    };
+    let drive_chassis = drive.drive_odata_id.rsplit_once("/Drives/").unwrap().0;
+    pairs.extend([
+        ("fabric_collection.json", "/redfish/v1/Fabrics".to_owned()),
+        ("fabric.json", fabric.clone()),
+        ("endpoint_collection.json", format!("{fabric}/Endpoints")),
+        (target_sample, drive.endpoint_odata_id.clone()),
+        (initiator_sample, initiator),
+        ("zone_collection.json", format!("{fabric}/Zones")),
+        ("zone.json", zone),
+        ("drive.json", drive.drive_odata_id.clone()),
+        ("drive_collection.json", format!("{drive_chassis}/Drives")),
+        ("chassis.json:enclosure", drive_chassis.to_owned()),
+    ]);
+    if version == RsdVersion::V2_3 {
+        pairs.extend([
+            (
+                "attach_action_info.json",
+                format!("{node}/Actions/AttachResourceActionInfo"),
+            ),
+            (
+                "attach_action_info.json",
+                format!("{node}/Actions/DetachResourceActionInfo"),
+            ),
+            (
+                "storage_service_collection.json",
+                "/redfish/v1/StorageServices".to_owned(),
+            ),
+            (
+                "storage_service.json",
+                "/redfish/v1/StorageServices/1".to_owned(),
+            ),
+            (
+                "volume_collection.json",
+                "/redfish/v1/StorageServices/1/Volumes".to_owned(),
+            ),
+            ("volume.json", drive.resource_odata_id.clone()),
+        ]);
+    }
     let mut problems = Vec::new();
     for (file, path) in pairs {
+        // `file:variant` compares with `file` but has nested objects of its own.
+        let variant = file;
+        let file = variant.split(':').next().unwrap();
         let (sample_name, sample) = sample_for(version, file);
         let ours = client.get_json(&path).await;
         let mut missing = missing_keys(file, "", &sample, &ours);
-        if let Some((_, nested)) = NESTED.iter().find(|(f, _)| *f == file) {
+        if let Some((_, nested)) = NESTED.iter().find(|(f, _)| *f == variant) {
             for prefix in *nested {
                 missing.extend(missing_keys(file, prefix, &sample, &ours));
             }
@@ -318,7 +420,8 @@ async fn every_link_resolves() {
             ..SimConfig::default()
         })
         .await;
-        allocate_ok(&client, &json!({})).await;
+        let node = allocate_ok(&client, &json!({})).await;
+        attach_first(&client, &node).await;
         let resources = crawl(&client).await;
         assert!(resources > 100, "RSD {version}: only {resources} resources");
     }
