@@ -100,6 +100,10 @@ impl r2d2::HandleEvent for ObserverEvents {
 pub struct Db {
     pool: r2d2::Pool<DbConnectionManager>,
     backend: Backend,
+    /// SQLite has one writer at a time, and a transaction that has read cannot wait for the
+    /// write lock (it fails with "database is locked" at once): this process's transactions
+    /// take turns instead. Unused on PostgreSQL.
+    sqlite_writer: Arc<std::sync::Mutex<()>>,
 }
 
 impl fmt::Debug for Db {
@@ -147,7 +151,11 @@ impl Db {
             builder = builder.event_handler(Box::new(ObserverEvents(observer)));
         }
         let pool = builder.build(manager)?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::default(),
+        })
     }
 
     /// Which backend this database is.
@@ -200,8 +208,14 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |connection| connection.transaction(work))
-            .await
+        let writer = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
+        self.run(move |connection| {
+            let _turn = writer
+                .as_ref()
+                .map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            connection.transaction(work)
+        })
+        .await
     }
 
     /// Checks that a connection can be had and answers (for readiness probes).

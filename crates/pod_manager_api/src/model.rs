@@ -449,6 +449,10 @@ pub struct ComposedNodeSummary {
     pub power_state: Option<String>,
     /// `@odata.id` of the system the node runs on.
     pub system_uri: Option<String>,
+    /// Resources attached to the node (`Links.RemoteDrives`, `Links.LocalDrives`): what a
+    /// device sync compares with its records.
+    #[serde(default)]
+    pub attached: Vec<String>,
 }
 
 /// The text Valence puts in a composed node's description so that it can find the node again

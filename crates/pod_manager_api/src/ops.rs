@@ -230,13 +230,17 @@ pub(crate) async fn node_device_action(
             ))
         })?;
     let device = doc::normalize_link(device_uri);
+    // An empty list means nothing may be attached (or detached) now, not "no constraint".
     if let Some(allowed) = action_parameter_values(reader, action, "Resource").await
-        && !allowed.is_empty()
         && !allowed.iter().any(|a| doc::normalize_link(a) == device)
     {
-        return Err(PodmError::unsupported(format!(
-            "{what} {device} on {node_uri} (allowed: {})",
+        let listed = if allowed.is_empty() {
+            "none".to_owned()
+        } else {
             allowed.join(", ")
+        };
+        return Err(PodmError::unsupported(format!(
+            "{what} {device} on {node_uri} (allowed: {listed})"
         )));
     }
     reader

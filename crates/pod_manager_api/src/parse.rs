@@ -278,6 +278,13 @@ pub fn node(url: &str, doc: &Value) -> Result<ComposedNodeSummary, PodmError> {
         state: ComposedNodeState::parse(&state),
         power_state: text(doc.get("PowerState")),
         system_uri: link(at(doc, &["Links", "ComputerSystem"])),
+        attached: [
+            at(doc, &["Links", "RemoteDrives"]),
+            at(doc, &["Links", "LocalDrives"]),
+        ]
+        .into_iter()
+        .flat_map(links)
+        .collect(),
         resource_uri,
     })
 }
@@ -293,6 +300,7 @@ pub fn composed_system_as_node(url: &str, doc: &Value) -> ComposedNodeSummary {
         state: ComposedNodeState::Assembled,
         power_state: text(doc.get("PowerState")),
         system_uri: Some(resource_uri.clone()),
+        attached: Vec::new(),
         resource_uri,
     }
 }

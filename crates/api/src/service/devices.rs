@@ -1,7 +1,7 @@
 //! Pooled devices: Valence's record of each PODM's fabric endpoints, refreshed by a sync, and
 //! attached to or detached from composed nodes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 use valence_client::types;
@@ -30,29 +30,38 @@ async fn sync_podm(state: &AppState, row: &valence_db::PodManager) -> types::Dev
         removed: 0,
         error: None,
     };
-    let listed = match podms::connection(state, row).await {
-        Ok(conn) => {
-            tokio::time::timeout(state.settings.aggregator.call_timeout, conn.list_devices())
-                .await
-                .unwrap_or_else(|_| {
-                    Err(PodmError::Unreachable {
-                        detail: "no answer in time".into(),
-                    })
-                })
+    let read = async {
+        let conn = podms::connection(state, row)
+            .await
+            .map_err(|err| err.detail)?;
+        let devices = match conn.list_devices().await {
+            Ok(devices) => devices,
+            Err(PodmError::Unsupported { .. }) => return Ok((Vec::new(), HashMap::new())),
+            Err(err) => return Err(err.to_string()),
+        };
+        // Which node each device is attached to, as the PODM sees it now.
+        let mut attached_to = HashMap::new();
+        if !devices.is_empty() {
+            for node in conn.list_nodes().await.map_err(|err| err.to_string())? {
+                for resource in &node.attached {
+                    attached_to.insert(resource.clone(), node.resource_uri.clone());
+                }
+            }
         }
-        Err(err) => {
-            report.error = Some(err.detail);
-            return report;
-        }
+        Ok((devices, attached_to))
     };
-    let devices = match listed {
-        Ok(devices) => devices,
-        Err(PodmError::Unsupported { .. }) => Vec::new(),
-        Err(err) => {
-            report.error = Some(err.to_string());
-            return report;
-        }
-    };
+    let (devices, attached_to) =
+        match tokio::time::timeout(state.settings.aggregator.call_timeout, read).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(detail)) => {
+                report.error = Some(detail);
+                return report;
+            }
+            Err(_) => {
+                report.error = Some("the pod manager did not answer in time".into());
+                return report;
+            }
+        };
     let podm = row.uuid;
     let outcome = state
         .db
@@ -61,20 +70,29 @@ async fn sync_podm(state: &AppState, row: &valence_db::PodManager) -> types::Dev
             let mut seen = HashSet::new();
             for d in &devices {
                 seen.insert(d.resource_uri.clone());
+                let node_uuid = match attached_to.get(&d.resource_uri) {
+                    Some(node_uri) => {
+                        valence_db::nodes::find_by_resource_uri(conn, podm, node_uri)?
+                            .map(|n| n.uuid)
+                    }
+                    None => None,
+                };
                 let device_type = d.device_type.clone().unwrap_or_else(|| "Unknown".into());
                 let device_state = d.state.clone().unwrap_or_else(|| "Unknown".into());
                 match valence_db::devices::find_by_resource_uri(conn, podm, &d.resource_uri)? {
                     Some(existing) => {
-                        let changes = valence_db::DeviceUpdate {
-                            device_type: Some(device_type),
-                            state: Some(device_state),
-                            properties: Some(properties(d)),
-                            ..Default::default()
-                        };
-                        if existing.device_type != changes.device_type.clone().unwrap_or_default()
-                            || existing.state != changes.state.clone().unwrap_or_default()
-                            || Some(&existing.properties) != changes.properties.as_ref()
-                        {
+                        let unchanged = existing.device_type == device_type
+                            && existing.state == device_state
+                            && existing.properties == properties(d)
+                            && existing.node_uuid == node_uuid;
+                        if !unchanged {
+                            let changes = valence_db::DeviceUpdate {
+                                node_uuid: Some(node_uuid),
+                                device_type: Some(device_type),
+                                state: Some(device_state),
+                                properties: Some(properties(d)),
+                                ..Default::default()
+                            };
                             valence_db::devices::update(conn, existing.uuid, &changes)?;
                             counts.1 += 1;
                         }
@@ -82,7 +100,7 @@ async fn sync_podm(state: &AppState, row: &valence_db::PodManager) -> types::Dev
                     None => {
                         let new = valence_db::NewDevice {
                             podm_uuid: podm,
-                            node_uuid: None,
+                            node_uuid,
                             device_type,
                             state: device_state,
                             resource_uri: d.resource_uri.clone(),
@@ -169,6 +187,8 @@ pub async fn attach(
                 node.uuid
             )));
         }
+        // Attached to this node already: nothing to do (a retried request).
+        (true, Some(owner)) if owner == node.uuid => return Ok(()),
         _ => {}
     }
     let node_uri = node
@@ -177,10 +197,20 @@ pub async fn attach(
         .ok_or_else(|| ApiError::conflict(format!("node {} is not composed yet", node.uuid)))?;
     let row = podms::get_row(state, node.podm_uuid).await?;
     let conn = podms::connection(state, &row).await?;
-    if attach {
-        conn.attach_device(&node_uri, &device.resource_uri).await?;
+    let done = if attach {
+        conn.attach_device(&node_uri, &device.resource_uri).await
     } else {
-        conn.detach_device(&node_uri, &device.resource_uri).await?;
+        conn.detach_device(&node_uri, &device.resource_uri).await
+    };
+    match done {
+        // The node does not allow this device (the PODM's allowable values): the client's to fix.
+        Err(PodmError::Unsupported { operation }) => {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("not allowed by the node: {operation}"),
+            ));
+        }
+        other => other?,
     }
     let changes = valence_db::DeviceUpdate {
         node_uuid: Some(attach.then_some(node.uuid)),
