@@ -19,17 +19,7 @@ use valence_pod_manager_api::{
 };
 
 fn mockup_dir() -> PathBuf {
-    std::env::var_os("VALENCE_FIXTURES")
-        .map_or_else(
-            || {
-                PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../../../shared/fixtures"
-                ))
-            },
-            PathBuf::from,
-        )
-        .join("dmtf/public-composability")
+    valence_fixtures::path("dmtf/public-composability")
 }
 
 #[derive(Default)]

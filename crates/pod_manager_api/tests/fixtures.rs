@@ -12,15 +12,7 @@ use valence_pod_manager_api::{
 };
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("VALENCE_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        },
-        PathBuf::from,
-    )
+    valence_fixtures::dir()
 }
 
 fn read(rel: &str) -> Result<Value, PodmError> {

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -171,17 +170,7 @@ pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -
 }
 
 pub fn fixture(relative: &str) -> String {
-    let root = std::env::var_os("VALENCE_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        },
-        PathBuf::from,
-    );
-    let path = root.join(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    valence_fixtures::read(relative)
 }
 
 pub struct TestCert {

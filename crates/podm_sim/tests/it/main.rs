@@ -19,18 +19,9 @@ use valence_podm_sim::{SimConfig, SimPodm, start};
 
 use client::{Client, Resp, path_of};
 
-/// `VALENCE_FIXTURES`, else the nearest `shared/fixtures` above the crate (`../shared/fixtures`
-/// of the repository root in the main checkout; one level higher from a worktree under wt/).
+/// The shared fixtures directory (see `valence_fixtures`).
 pub fn fixtures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("VALENCE_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/fixtures"))
-        .find(|candidate| candidate.is_dir())
-        .unwrap_or_else(|| manifest.join("../../../shared/fixtures"))
+    valence_fixtures::dir()
 }
 
 pub fn fixture(relative: &str) -> Value {
