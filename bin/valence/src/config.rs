@@ -86,6 +86,9 @@ pub struct InventoryConfig {
     /// How often the background refresh re-reads every PODM (keep it below `cache_ttl`).
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
+    /// How long a system's hardware details are reused between reads (zero: never).
+    #[serde(with = "humantime_serde")]
+    pub details_ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +173,7 @@ impl Default for InventoryConfig {
         Self {
             cache_ttl: Duration::from_secs(60),
             refresh_interval: Duration::from_secs(30),
+            details_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -319,6 +323,7 @@ impl Config {
             podm_connect_timeout: self.podm.connect_timeout,
             compose_timeout: self.podm.compose_timeout,
             probe_timeout: self.podm.fanout_timeout,
+            details_ttl: self.inventory.details_ttl,
             aggregator: valence_redfish::AggregatorConfig {
                 concurrency: self.podm.fanout_concurrency,
                 call_timeout: self.podm.fanout_timeout,

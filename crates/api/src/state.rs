@@ -23,6 +23,8 @@ pub struct Settings {
     pub compose_timeout: Duration,
     /// Budget of a probe made while registering or updating a PODM.
     pub probe_timeout: Duration,
+    /// How long a system's hardware details are reused between inventory reads (zero: never).
+    pub details_ttl: Duration,
     pub aggregator: AggregatorConfig,
     /// Placement policy of the scheduler.
     pub policy: valence_scheduler::Policy,
@@ -40,6 +42,7 @@ impl Default for Settings {
             podm_connect_timeout: Duration::from_secs(3),
             compose_timeout: Duration::from_secs(600),
             probe_timeout: Duration::from_secs(5),
+            details_ttl: Duration::from_secs(600),
             aggregator: AggregatorConfig::default(),
             policy: valence_scheduler::Policy::Spread,
             public_host: "127.0.0.1:8181".into(),
@@ -105,6 +108,7 @@ impl AppState {
         config.request_timeout = self.settings.podm_request_timeout;
         config.connect_timeout = self.settings.podm_connect_timeout;
         config.compose_timeout = self.settings.compose_timeout;
+        config.details_ttl = self.settings.details_ttl;
         config
     }
 }

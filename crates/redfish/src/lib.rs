@@ -233,9 +233,8 @@ impl Aggregator {
         bypass_breaker: bool,
     ) -> Result<Inventory, PodmFailure> {
         let conn = &target.conn;
-        let read = async { futures::try_join!(conn.list_systems(), conn.list_nodes()) };
         let (systems, nodes) = self
-            .guarded(target, bypass_breaker, "inventory", read)
+            .guarded(target, bypass_breaker, "inventory", conn.inventory())
             .await?;
         self.health.record_success(&target.uuid, SystemTime::now());
         Ok(Inventory::new(systems, nodes, SystemTime::now()))
