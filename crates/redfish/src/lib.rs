@@ -36,7 +36,8 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// What a PODM holds, as last read.
+/// What a PODM holds, as last read. [`Inventory::new`] keeps the systems sorted by system id, so
+/// lists over many PODMs are in id order without sorting them for every request.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     pub systems: Vec<SystemSummary>,
@@ -48,10 +49,11 @@ pub struct Inventory {
 
 impl Inventory {
     pub fn new(
-        systems: Vec<SystemSummary>,
+        mut systems: Vec<SystemSummary>,
         nodes: Vec<ComposedNodeSummary>,
         fetched_at: SystemTime,
     ) -> Self {
+        systems.sort_by(|a, b| a.system_id.cmp(&b.system_id));
         let usage = Usage::of(&systems, &nodes);
         Self {
             systems,

@@ -5,3 +5,4 @@
 mod compose;
 mod harness;
 mod podms;
+mod systems;
