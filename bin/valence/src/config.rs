@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// Requests served at once; more are answered 503.
     pub max_concurrent_requests: usize,
+    /// How long a rendered `GET /v1/pod_managers` answer is reused; any write through this
+    /// server drops it at once. Zero renders every request.
+    #[serde(with = "humantime_serde")]
+    pub list_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +147,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             max_concurrent_requests: 1024,
+            list_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -345,6 +350,7 @@ impl Config {
                 "http"
             },
             max_concurrent_requests: self.server.max_concurrent_requests,
+            list_cache_ttl: self.server.list_cache_ttl,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod error;
 pub mod extract;
 pub mod paging;
+pub mod rendered;
 pub mod routes;
 pub mod secrets;
 pub mod service;
@@ -135,6 +136,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
                 "this method is not allowed on this resource",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.rendered.clone(),
+            rendered::invalidate_on_write,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth::require_token,

@@ -33,6 +33,9 @@ pub struct Settings {
     pub public_scheme: &'static str,
     /// Requests served at once; more are answered 503 at once.
     pub max_concurrent_requests: usize,
+    /// How long a rendered `GET /v1/pod_managers` answer is reused (dropped at once by any
+    /// write through this server); zero renders every request.
+    pub list_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             public_host: "127.0.0.1:8181".into(),
             public_scheme: "http",
             max_concurrent_requests: 1024,
+            list_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct AppState {
     pub auth: crate::auth::Authenticator,
     /// Seals PODM passwords at rest.
     pub secrets: Arc<crate::secrets::SecretBox>,
+    /// Rendered answers of hot lists, dropped by every write.
+    pub rendered: Arc<crate::rendered::RenderedCache>,
     /// This server process, as recorded on the work it drives (a fresh id at every start).
     pub instance_id: String,
 }
@@ -83,6 +89,7 @@ impl AppState {
             db,
             connections: Arc::new(ConnectionCache::new(CONNECTION_CAPACITY, CONNECTION_IDLE)),
             aggregator: Arc::new(Aggregator::new(settings.aggregator.clone())),
+            rendered: Arc::new(crate::rendered::RenderedCache::new(settings.list_cache_ttl)),
             settings: Arc::new(settings),
             tasks: tokio_util::task::TaskTracker::new(),
             auth: crate::auth::Authenticator::default(),
