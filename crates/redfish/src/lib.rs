@@ -218,6 +218,27 @@ impl Aggregator {
         .await
     }
 
+    /// Records a node just composed on PODM `uuid` in its cached inventory (its system in use,
+    /// the node listed), so that the next placement needs no new read of the PODM. Without a
+    /// cached inventory nothing is done; when the node names no system of it, the inventory is
+    /// dropped instead. Concurrent updates of one PODM are applied one after the other.
+    pub async fn record_composed(&self, uuid: &str, node: &ComposedNodeSummary) {
+        use moka::ops::compute::Op;
+        self.inventories
+            .entry_by_ref(uuid)
+            .and_compute_with(|cached| {
+                let op = match cached {
+                    None => Op::Nop,
+                    Some(entry) => match with_composed(entry.value(), node) {
+                        Some(updated) => Op::Put(Arc::new(updated)),
+                        None => Op::Remove,
+                    },
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
+
     /// Drops what is known of a PODM (after it is updated or deleted, or after a compose or
     /// decompose changed its inventory).
     pub async fn invalidate(&self, uuid: &str) {
@@ -317,6 +338,23 @@ impl Aggregator {
         failed.sort_by(|a, b| a.uuid.cmp(&b.uuid));
         Fanout { ok, failed }
     }
+}
+
+/// `inventory` with `node` composed: its system used by it and the node listed; `None` when the
+/// inventory has no such system.
+fn with_composed(inventory: &Inventory, node: &ComposedNodeSummary) -> Option<Inventory> {
+    let system_uri = node.system_uri.as_deref()?;
+    let mut systems = inventory.systems.clone();
+    let system = systems.iter_mut().find(|s| s.resource_uri == system_uri)?;
+    system.composed_node = Some(node.resource_uri.clone());
+    let mut nodes: Vec<ComposedNodeSummary> = inventory
+        .nodes
+        .iter()
+        .filter(|n| n.resource_uri != node.resource_uri)
+        .cloned()
+        .collect();
+    nodes.push(node.clone());
+    Some(Inventory::new(systems, nodes, inventory.fetched_at))
 }
 
 fn classify(target: &Target, err: &PodmError) -> PodmFailure {

@@ -369,7 +369,17 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
         };
         let recorder = StepRecorder { state, node };
         let outcome = conn.compose(&request, &recorder).await;
-        state.aggregator.invalidate(&podm.to_string()).await;
+        match &outcome {
+            // The cached inventory is brought up to date rather than read again by the next
+            // placement.
+            Ok(composed) => {
+                state
+                    .aggregator
+                    .record_composed(&podm.to_string(), composed)
+                    .await;
+            }
+            Err(_) => state.aggregator.invalidate(&podm.to_string()).await,
+        }
         match outcome {
             Ok(composed) => {
                 update_node(
