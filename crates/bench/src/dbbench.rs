@@ -18,8 +18,8 @@ pub struct Fixture {
     pub nodes: Vec<Uuid>,
 }
 
-/// Inserts `podms` PODMs and `nodes` nodes spread evenly over them; every other node is
-/// Valence-made, the rest adopted.
+/// Inserts `podms` PODMs and `nodes` nodes spread evenly over them; half of each PODM's nodes
+/// are Valence-made, the rest adopted.
 pub async fn populate(db: &Db, podms: usize, nodes: usize) -> Result<Fixture, BenchError> {
     let mut podm_uuids = Vec::with_capacity(podms);
     for chunk_start in (0..podms).step_by(CHUNK) {
@@ -67,7 +67,8 @@ pub async fn populate(db: &Db, podms: usize, nodes: usize) -> Result<Fixture, Be
                             compose_step: None,
                             flavor_uuid: None,
                             requirements: serde_json::json!({}),
-                            managed_by: if i % 2 == 0 {
+                            // Alternate per round over the PODMs, so every PODM has both kinds.
+                            managed_by: if (i / owners.len()) % 2 == 0 {
                                 ManagedBy::Valence
                             } else {
                                 ManagedBy::User
