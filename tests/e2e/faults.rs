@@ -147,10 +147,11 @@ fn release_of_a_podm_that_is_down_resumes_when_it_is_back(ctx: &Ctx) {
         )
         .expect_error(409, "Conflict");
 
-    // Back up, the same call finishes the job.
+    // Back up, the same call finishes the job, unless the recovery round (which takes over a
+    // deletion left midway) finished it first.
     sims[0].start();
     let done = valence.delete(&format!("/v1/pod_managers/{going}?release=true"));
-    assert_eq!(done.status, 204, "{}", done.text);
+    assert!(done.status == 204 || done.status == 404, "{}", done.text);
     assert!(sims[0].nodes().is_empty());
     assert!(valence.list("/v1/nodes").is_empty());
     let left = valence.list("/v1/pod_managers");
@@ -158,11 +159,11 @@ fn release_of_a_podm_that_is_down_resumes_when_it_is_back(ctx: &Ctx) {
     assert_eq!(left[0]["uuid"], staying.as_str());
 }
 
-/// A ready node is never forgotten by the usage figures. Fails today: a compose invalidates
-/// the PODM's cached inventory, but a background refresh that read the PODM's nodes before the
-/// allocation and finishes afterwards puts its older inventory back
-/// (`valence_redfish::Aggregator::refresh_all` inserts whatever it read), so until the next
-/// refresh the usage, `GET /v1/systems?free=true` and the scheduler see the node's system free.
+/// A ready node is never forgotten by the usage figures: a background refresh that read the
+/// PODM's nodes before the allocation and finishes afterwards must not put its older inventory
+/// back (the aggregator keeps a read only if no change happened since it began), else until the
+/// next refresh the usage, `GET /v1/systems?free=true` and the scheduler would see the node's
+/// system free.
 ///
 /// The refresh is held midway by the simulator (its system reads hang) while the node is
 /// composed, then let go; only the PODM list, which never reads a PODM itself, is watched.

@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// Requests served at once; more are answered 503.
     pub max_concurrent_requests: usize,
+    /// How long a rendered `GET /v1/pod_managers` answer is reused; any write through this
+    /// server drops it at once. Zero renders every request.
+    #[serde(with = "humantime_serde")]
+    pub list_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +90,9 @@ pub struct InventoryConfig {
     /// How often the background refresh re-reads every PODM (keep it below `cache_ttl`).
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
+    /// How long a system's hardware details are reused between reads (zero: never).
+    #[serde(with = "humantime_serde")]
+    pub details_ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +147,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             max_concurrent_requests: 1024,
+            list_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -170,6 +178,7 @@ impl Default for InventoryConfig {
         Self {
             cache_ttl: Duration::from_secs(60),
             refresh_interval: Duration::from_secs(30),
+            details_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -319,6 +328,7 @@ impl Config {
             podm_connect_timeout: self.podm.connect_timeout,
             compose_timeout: self.podm.compose_timeout,
             probe_timeout: self.podm.fanout_timeout,
+            details_ttl: self.inventory.details_ttl,
             aggregator: valence_redfish::AggregatorConfig {
                 concurrency: self.podm.fanout_concurrency,
                 call_timeout: self.podm.fanout_timeout,
@@ -340,6 +350,7 @@ impl Config {
                 "http"
             },
             max_concurrent_requests: self.server.max_concurrent_requests,
+            list_cache_ttl: self.server.list_cache_ttl,
         }
     }
 

@@ -124,8 +124,11 @@ pub async fn check_health(state: AppState) {
     let rows = live_rows(&state).await;
     let (targets, _) = podms::targets(&state, &rows).await;
     let outcome = state.aggregator.check_health(&targets).await;
+    // By uuid: a search per probe would cost O(PODMs²) string conversions every interval.
+    let by_uuid: std::collections::HashMap<String, &valence_db::PodManager> =
+        rows.iter().map(|r| (r.uuid.to_string(), r)).collect();
     for (target, probe) in &outcome.ok {
-        if let Some(row) = rows.iter().find(|r| r.uuid.to_string() == target.uuid)
+        if let Some(row) = by_uuid.get(&target.uuid)
             && let Err(err) = podms::record_probe(&state, row, probe).await
         {
             tracing::warn!(podm = %target.uuid, detail = %err.detail, "cannot record the probe");

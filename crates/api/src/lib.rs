@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod paging;
+pub mod rendered;
 pub mod routes;
 pub mod secrets;
 pub mod service;
@@ -187,6 +188,10 @@ pub fn router(state: AppState) -> Router {
                 "this method is not allowed on this resource",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.rendered.clone(),
+            rendered::invalidate_on_write,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth::require_token,

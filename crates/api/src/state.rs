@@ -23,6 +23,8 @@ pub struct Settings {
     pub compose_timeout: Duration,
     /// Budget of a probe made while registering or updating a PODM.
     pub probe_timeout: Duration,
+    /// How long a system's hardware details are reused between inventory reads (zero: never).
+    pub details_ttl: Duration,
     pub aggregator: AggregatorConfig,
     /// Placement policy of the scheduler.
     pub policy: valence_scheduler::Policy,
@@ -31,6 +33,9 @@ pub struct Settings {
     pub public_scheme: &'static str,
     /// Requests served at once; more are answered 503 at once.
     pub max_concurrent_requests: usize,
+    /// How long a rendered `GET /v1/pod_managers` answer is reused (dropped at once by any
+    /// write through this server); zero renders every request.
+    pub list_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -40,11 +45,13 @@ impl Default for Settings {
             podm_connect_timeout: Duration::from_secs(3),
             compose_timeout: Duration::from_secs(600),
             probe_timeout: Duration::from_secs(5),
+            details_ttl: Duration::from_secs(600),
             aggregator: AggregatorConfig::default(),
             policy: valence_scheduler::Policy::Spread,
             public_host: "127.0.0.1:8181".into(),
             public_scheme: "http",
             max_concurrent_requests: 1024,
+            list_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -61,6 +68,8 @@ pub struct AppState {
     pub auth: crate::auth::Authenticator,
     /// Seals PODM passwords at rest.
     pub secrets: Arc<crate::secrets::SecretBox>,
+    /// Rendered answers of hot lists, dropped by every write.
+    pub rendered: Arc<crate::rendered::RenderedCache>,
     /// This server process, as recorded on the work it drives (a fresh id at every start).
     pub instance_id: String,
     /// Prometheus metrics of this server (`GET /metrics`).
@@ -82,6 +91,7 @@ impl AppState {
             db,
             connections: Arc::new(ConnectionCache::new(CONNECTION_CAPACITY, CONNECTION_IDLE)),
             aggregator: Arc::new(Aggregator::new(settings.aggregator.clone())),
+            rendered: Arc::new(crate::rendered::RenderedCache::new(settings.list_cache_ttl)),
             settings: Arc::new(settings),
             tasks: tokio_util::task::TaskTracker::new(),
             auth: crate::auth::Authenticator::default(),
@@ -114,6 +124,7 @@ impl AppState {
         config.request_timeout = self.settings.podm_request_timeout;
         config.connect_timeout = self.settings.podm_connect_timeout;
         config.compose_timeout = self.settings.compose_timeout;
+        config.details_ttl = self.settings.details_ttl;
         config
     }
 }

@@ -121,6 +121,10 @@ pub struct PodmConfig {
     pub cleanup_timeout: Duration,
     /// Requests in flight to this PODM at most.
     pub max_concurrent: usize,
+    /// How long a system's hardware details (processors, memory modules, NICs, drives) read
+    /// once are reused by later reads while its document still describes the same hardware;
+    /// zero reads them every time.
+    pub details_ttl: Duration,
 }
 
 impl fmt::Debug for PodmConfig {
@@ -139,13 +143,15 @@ impl fmt::Debug for PodmConfig {
             .field("compose_timeout", &self.compose_timeout)
             .field("cleanup_timeout", &self.cleanup_timeout)
             .field("max_concurrent", &self.max_concurrent)
+            .field("details_ttl", &self.details_ttl)
             .finish()
     }
 }
 
 impl PodmConfig {
     /// A configuration with defaults: driver detected, no credentials, TLS verified, 5 s connect,
-    /// 30 s per call, 10 min to assemble, 60 s to clean up, 16 concurrent requests.
+    /// 30 s per call, 10 min to assemble, 60 s to clean up, 16 concurrent requests, hardware
+    /// details reused for 10 min.
     pub fn new(uuid: impl Into<String>, url: impl Into<String>) -> Self {
         Self {
             uuid: uuid.into(),
@@ -161,6 +167,7 @@ impl PodmConfig {
             compose_timeout: Duration::from_secs(600),
             cleanup_timeout: Duration::from_secs(60),
             max_concurrent: 16,
+            details_ttl: Duration::from_secs(600),
         }
     }
 
@@ -237,6 +244,7 @@ impl PodmConfig {
             && self.compose_timeout == other.compose_timeout
             && self.cleanup_timeout == other.cleanup_timeout
             && self.max_concurrent == other.max_concurrent
+            && self.details_ttl == other.details_ttl
     }
 
     pub(crate) fn tls_policy(&self) -> TlsPolicy {

@@ -14,7 +14,7 @@ use valence_http_client::{DEFAULT_SESSIONS_PATH, PodmClient};
 
 use crate::config::{AuthType, Driver, PodmConfig, SERVICE_ROOT};
 use crate::generic::GenericPodm;
-use crate::reader::Reader;
+use crate::reader::{DetailCache, Reader};
 use crate::root::ServiceRoot;
 use crate::rsd::RsdPodm;
 use crate::{
@@ -174,6 +174,7 @@ impl Connection {
                 client,
                 expand: root.expand,
                 system_concurrency: self.config.max_concurrent,
+                details: Arc::new(DetailCache::new(self.config.details_ttl)),
             },
             root: root.clone(),
             root_url,
@@ -201,6 +202,9 @@ impl PodManager for Connection {
     }
     async fn list_systems(&self) -> Result<Vec<SystemSummary>, PodmError> {
         self.backend().await?.podm.list_systems().await
+    }
+    async fn inventory(&self) -> Result<(Vec<SystemSummary>, Vec<ComposedNodeSummary>), PodmError> {
+        self.backend().await?.podm.inventory().await
     }
     async fn get_system(&self, system_id: &str) -> Result<SystemSummary, PodmError> {
         self.backend().await?.podm.get_system(system_id).await

@@ -94,6 +94,11 @@ pub trait PodManager: Send + Sync {
     async fn list_systems(&self) -> Result<Vec<SystemSummary>, PodmError>;
     async fn get_system(&self, system_id: &str) -> Result<SystemSummary, PodmError>;
     async fn list_nodes(&self) -> Result<Vec<ComposedNodeSummary>, PodmError>;
+    /// Systems and composed nodes together, as one inventory read. Drivers that need the nodes
+    /// to tell which systems are in use read them once for both.
+    async fn inventory(&self) -> Result<(Vec<SystemSummary>, Vec<ComposedNodeSummary>), PodmError> {
+        futures::try_join!(self.list_systems(), self.list_nodes())
+    }
     async fn get_node(&self, resource_uri: &str) -> Result<ComposedNodeSummary, PodmError>;
     /// Allocate, assemble, wait for `Assembled` within the connection's deadline. On any failure
     /// after allocation the node is deleted on the PODM before the error is returned.

@@ -9,8 +9,17 @@
 //! request with its members: 1 + 1 + 1 + 1 + 1 + D = 7. The RSD driver also reads the composed
 //! nodes (1 + K requests for K nodes) once per listing, and once per `get_system`, to know which
 //! systems are in use.
+//!
+//! Hardware rarely changes, so a system's processors, memory, NICs and drives are kept
+//! ([`DetailCache`]) and reused while the system document still names the same sub-collections
+//! and the same processor and memory summaries, for at most `details_ttl`: a read of a known
+//! system then costs 1 request instead of about 13.
 
-use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
@@ -32,6 +41,95 @@ pub(crate) struct Reader {
     pub expand: Expand,
     /// Systems read at once when listing.
     pub system_concurrency: usize,
+    /// Hardware details of the systems read so far.
+    pub details: Arc<DetailCache>,
+}
+
+/// What a system's sub-collections said: processors, memory modules, NICs, drives.
+#[derive(Debug, Default)]
+struct Hardware {
+    processors: Vec<ProcessorDoc>,
+    dimms: Vec<DimmDoc>,
+    mac_addresses: Vec<String>,
+    drives: Vec<DriveSummary>,
+}
+
+#[derive(Debug)]
+struct CachedHardware {
+    fingerprint: u64,
+    read_at: Instant,
+    hardware: Arc<Hardware>,
+}
+
+/// Hardware details by system path, each valid while its system's fingerprint is unchanged
+/// and it is younger than the TTL.
+#[derive(Debug)]
+pub(crate) struct DetailCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, CachedHardware>>,
+}
+
+impl DetailCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedHardware>> {
+        // Plain data: a panic elsewhere cannot leave it half-updated in a harmful way.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, uri: &str, fingerprint: u64) -> Option<Arc<Hardware>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries();
+        let cached = entries.get(uri)?;
+        (cached.fingerprint == fingerprint && cached.read_at.elapsed() < self.ttl)
+            .then(|| cached.hardware.clone())
+    }
+
+    fn put(&self, uri: &str, fingerprint: u64, hardware: Arc<Hardware>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        self.entries().insert(
+            uri.to_owned(),
+            CachedHardware {
+                fingerprint,
+                read_at: Instant::now(),
+                hardware,
+            },
+        );
+    }
+
+    /// Forgets systems the PODM no longer lists.
+    fn retain(&self, listed: &HashSet<&str>) {
+        self.entries()
+            .retain(|uri, _| listed.contains(uri.as_str()));
+    }
+}
+
+/// What in a system document tells that its hardware changed: the sub-collections it links
+/// and the processor and memory summaries.
+fn hardware_fingerprint(system: &parse::SystemDoc) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    system.processors.hash(&mut hasher);
+    system.memory.hash(&mut hasher);
+    system.ethernet_interfaces.hash(&mut hasher);
+    system.storage.hash(&mut hasher);
+    system.simple_storage.hash(&mut hasher);
+    system.summary_processor_count.hash(&mut hasher);
+    system.summary_processor_model.hash(&mut hasher);
+    system.summary_cores.hash(&mut hasher);
+    system
+        .summary_memory_gib
+        .map(f64::to_bits)
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Reader {
@@ -105,6 +203,30 @@ impl Reader {
                 // A DMTF composed system is itself the node.
                 parse::is_composed_system(&document).then(|| system.resource_uri.clone())
             });
+        let fingerprint = hardware_fingerprint(&system);
+        let hardware = match self.details.get(&system.resource_uri, fingerprint) {
+            Some(hardware) => hardware,
+            None => {
+                let hardware = Arc::new(self.hardware(&system).await?);
+                self.details
+                    .put(&system.resource_uri, fingerprint, hardware.clone());
+                hardware
+            }
+        };
+        Ok(parse::summarize(
+            system,
+            SystemParts {
+                processors: hardware.processors.clone(),
+                dimms: hardware.dimms.clone(),
+                mac_addresses: hardware.mac_addresses.clone(),
+                drives: hardware.drives.clone(),
+                composed_node,
+            },
+        ))
+    }
+
+    /// Reads a system's processors, memory modules, NICs and drives.
+    async fn hardware(&self, system: &parse::SystemDoc) -> Result<Hardware, PodmError> {
         let memory_known = system.summary_memory_gib.is_some_and(|gib| gib > 0.0);
         let (processors, dimms, mac_addresses, drives) = futures::try_join!(
             self.processors(system.processors.as_deref()),
@@ -112,16 +234,12 @@ impl Reader {
             self.mac_addresses(system.ethernet_interfaces.as_deref()),
             self.drives(system.storage.as_deref(), system.simple_storage.as_deref()),
         )?;
-        Ok(parse::summarize(
-            system,
-            SystemParts {
-                processors,
-                dimms,
-                mac_addresses,
-                drives,
-                composed_node,
-            },
-        ))
+        Ok(Hardware {
+            processors,
+            dimms,
+            mac_addresses,
+            drives,
+        })
     }
 
     /// Summaries of every member of the `Systems` collection, `system_concurrency` at a time.
@@ -131,11 +249,15 @@ impl Reader {
         nodes_by_system: &HashMap<String, String>,
     ) -> Result<Vec<SystemSummary>, PodmError> {
         let uris = self.members(systems).await?;
-        futures::stream::iter(uris)
+        let summaries: Vec<SystemSummary> = futures::stream::iter(uris.clone())
             .map(|uri| async move { self.system_summary(&uri, nodes_by_system).await })
             .buffered(self.system_concurrency.max(1))
             .try_collect()
-            .await
+            .await?;
+        let mut listed: HashSet<&str> = uris.iter().map(String::as_str).collect();
+        listed.extend(summaries.iter().map(|s| s.resource_uri.as_str()));
+        self.details.retain(&listed);
+        Ok(summaries)
     }
 
     async fn processors(&self, path: Option<&str>) -> Result<Vec<ProcessorDoc>, PodmError> {

@@ -262,6 +262,17 @@ impl PodManager for RsdPodm {
         self.svc.reader.list_systems(systems, &nodes).await
     }
 
+    async fn inventory(&self) -> Result<(Vec<SystemSummary>, Vec<ComposedNodeSummary>), PodmError> {
+        let systems = self.svc.root.systems(&self.svc.root_url)?;
+        let nodes = self.list_nodes().await?;
+        let by_system: HashMap<String, String> = nodes
+            .iter()
+            .filter_map(|n| Some((n.system_uri.clone()?, n.resource_uri.clone())))
+            .collect();
+        let systems = self.svc.reader.list_systems(systems, &by_system).await?;
+        Ok((systems, nodes))
+    }
+
     async fn get_system(&self, system_id: &str) -> Result<SystemSummary, PodmError> {
         let uri = self.svc.system_uri(system_id)?;
         let nodes = self.nodes_by_system().await?;

@@ -127,6 +127,18 @@ async fn handle(State(m): State<Arc<Mockup>>, request: Request) -> Response {
 }
 
 async fn serve(honour_expand: bool) -> (Arc<Mockup>, Arc<dyn PodManager>) {
+    serve_with(
+        honour_expand,
+        PodmConfig::new("dmtf-1", "http://unused").details_ttl,
+    )
+    .await
+}
+
+/// As [`serve`], reusing hardware details for `details_ttl` (zero: never).
+async fn serve_with(
+    honour_expand: bool,
+    details_ttl: std::time::Duration,
+) -> (Arc<Mockup>, Arc<dyn PodManager>) {
     let mockup = Arc::new(Mockup {
         honour_expand,
         ..Mockup::default()
@@ -137,6 +149,7 @@ async fn serve(honour_expand: bool) -> (Arc<Mockup>, Arc<dyn PodManager>) {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let mut config = PodmConfig::new("dmtf-1", format!("http://{addr}/redfish/v1"));
     config.cleanup_timeout = std::time::Duration::from_secs(2);
+    config.details_ttl = details_ttl;
     (mockup, connect(&config).unwrap())
 }
 
@@ -220,7 +233,17 @@ async fn systems_are_summarised_with_a_known_number_of_requests() {
     assert!(physical.is_free());
     assert!(physical.total_cores > 0);
 
-    // One system alone: 1 system + 4 expanded collections + one request per drive.
+    // Read again: the hardware details are reused, only the system document is read.
+    let before = mockup.requests().len();
+    let again = podm.get_system("ComposedSystem").await.unwrap();
+    assert_eq!(&again, composed);
+    let requests = &mockup.requests()[before..];
+    let systems_read = requests.iter().filter(|r| r.contains("/Systems/")).count();
+    assert_eq!(systems_read, 1, "{requests:#?}");
+
+    // Without reuse, one system alone: 1 system + 4 expanded collections + one per drive.
+    let (mockup, podm) = serve_with(true, std::time::Duration::ZERO).await;
+    podm.list_systems().await.unwrap();
     let before = mockup.requests().len();
     let one = podm.get_system("ComposedSystem").await.unwrap();
     assert_eq!(&one, composed);

@@ -256,6 +256,35 @@ async fn requests_per_system_are_as_documented() {
 }
 
 #[tokio::test]
+async fn a_second_inventory_reads_only_the_system_documents_and_the_nodes_once() {
+    let sim = sim(SimVersion::V2_3, Behavior::default()).await;
+    let podm = connect(&config(&sim, AuthType::Basic)).unwrap();
+    podm.probe().await.unwrap();
+    let (first, nodes) = podm.inventory().await.unwrap();
+    assert_eq!(first.len(), 8);
+    assert!(nodes.is_empty());
+
+    let before = sim.stats().requests;
+    let (second, _) = podm.inventory().await.unwrap();
+    let spent = sim.stats().requests - before;
+    assert_eq!(
+        second, first,
+        "reused hardware details give the same summaries"
+    );
+    // Nodes collection (empty, read once), Systems collection, each system document.
+    assert_eq!(spent, 1 + 1 + 8, "{:#?}", sim.request_counts());
+
+    // Without reuse every system costs its sub-collections again.
+    let mut fresh = config(&sim, AuthType::Basic);
+    fresh.details_ttl = Duration::ZERO;
+    let podm = connect(&fresh).unwrap();
+    podm.inventory().await.unwrap();
+    let before = sim.stats().requests;
+    podm.inventory().await.unwrap();
+    assert!(sim.stats().requests - before > 8 * 5);
+}
+
+#[tokio::test]
 async fn an_allocation_nobody_can_satisfy_is_a_conflict_with_the_podms_reasons() {
     let sim = sim(SimVersion::V2_2, Behavior::default()).await;
     let podm = connect(&config(&sim, AuthType::Basic)).unwrap();

@@ -37,7 +37,8 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// What a PODM holds, as last read.
+/// What a PODM holds, as last read. [`Inventory::new`] keeps the systems sorted by system id, so
+/// lists over many PODMs are in id order without sorting them for every request.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     pub systems: Vec<SystemSummary>,
@@ -52,10 +53,11 @@ pub struct Inventory {
 
 impl Inventory {
     pub fn new(
-        systems: Vec<SystemSummary>,
+        mut systems: Vec<SystemSummary>,
         nodes: Vec<ComposedNodeSummary>,
         fetched_at: SystemTime,
     ) -> Self {
+        systems.sort_by(|a, b| a.system_id.cmp(&b.system_id));
         let usage = Usage::of(&systems, &nodes);
         Self {
             systems,
@@ -291,6 +293,33 @@ impl Aggregator {
         .await
     }
 
+    /// Records a node just composed on PODM `uuid` in its cached inventory (its system in use,
+    /// the node listed), so that the next placement needs no new read of the PODM. Without a
+    /// cached inventory nothing is done; when the node names no system of it, the inventory is
+    /// dropped instead. Concurrent updates of one PODM are applied one after the other.
+    pub async fn record_composed(&self, uuid: &str, node: &ComposedNodeSummary) {
+        use moka::ops::compute::Op;
+        // A read under way began before this change: its result must not replace this one.
+        self.bump_generation(uuid);
+        let generation = self.generation(uuid);
+        self.inventories
+            .entry_by_ref(uuid)
+            .and_compute_with(|cached| {
+                let op = match cached {
+                    None => Op::Nop,
+                    Some(entry) => match with_composed(entry.value(), node) {
+                        Some(mut updated) => {
+                            updated.generation = generation;
+                            Op::Put(Arc::new(updated))
+                        }
+                        None => Op::Remove,
+                    },
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
+
     /// Drops what is known of a PODM (after it is updated or deleted, or after a compose or
     /// decompose changed its inventory).
     pub async fn invalidate(&self, uuid: &str) {
@@ -310,9 +339,8 @@ impl Aggregator {
         generation: u64,
     ) -> Result<Inventory, PodmFailure> {
         let conn = &target.conn;
-        let read = async { futures::try_join!(conn.list_systems(), conn.list_nodes()) };
         let (systems, nodes) = self
-            .guarded(target, bypass_breaker, "inventory", read)
+            .guarded(target, bypass_breaker, "inventory", conn.inventory())
             .await?;
         self.health.record_success(&target.uuid, SystemTime::now());
         let mut inventory = Inventory::new(systems, nodes, SystemTime::now());
@@ -456,6 +484,23 @@ fn is_outage(err: &PodmError) -> bool {
         PodmError::Rejected { status, .. } => *status >= 500,
         _ => false,
     }
+}
+
+/// `inventory` with `node` composed: its system used by it and the node listed; `None` when the
+/// inventory has no such system.
+fn with_composed(inventory: &Inventory, node: &ComposedNodeSummary) -> Option<Inventory> {
+    let system_uri = node.system_uri.as_deref()?;
+    let mut systems = inventory.systems.clone();
+    let system = systems.iter_mut().find(|s| s.resource_uri == system_uri)?;
+    system.composed_node = Some(node.resource_uri.clone());
+    let mut nodes: Vec<ComposedNodeSummary> = inventory
+        .nodes
+        .iter()
+        .filter(|n| n.resource_uri != node.resource_uri)
+        .cloned()
+        .collect();
+    nodes.push(node.clone());
+    Some(Inventory::new(systems, nodes, inventory.fetched_at))
 }
 
 fn classify(target: &Target, err: &PodmError) -> PodmFailure {

@@ -238,6 +238,57 @@ async fn cache_serves_repeats_and_refresh_bypasses_it() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_composed_node_updates_the_cached_inventory_without_a_read() {
+    let agg = aggregator();
+    let (t, podm) = target(
+        "p",
+        FakePodm {
+            systems: vec![system("2", 8, false), system("1", 8, false)],
+            ..Default::default()
+        },
+    );
+    let targets = [t];
+    let before = agg.inventories(&targets, false).await.ok[0].1.clone();
+    assert_eq!(before.usage.systems_free, 2);
+    let ids: Vec<&str> = before
+        .systems
+        .iter()
+        .map(|s| s.system_id.as_str())
+        .collect();
+    assert_eq!(ids, ["1", "2"], "kept sorted by system id");
+
+    let node = ComposedNodeSummary {
+        index: "7".into(),
+        resource_uri: "/redfish/v1/Nodes/7".into(),
+        name: None,
+        description: None,
+        uuid: None,
+        state: valence_pod_manager_api::ComposedNodeState::Assembled,
+        power_state: None,
+        system_uri: Some("/redfish/v1/Systems/2".into()),
+        attached: Vec::new(),
+    };
+    agg.record_composed("p", &node).await;
+    let after = agg.inventories(&targets, false).await.ok[0].1.clone();
+    assert_eq!(podm.list_calls.load(Ordering::SeqCst), 1, "no new read");
+    assert_eq!(after.usage.systems_free, 1);
+    assert_eq!(after.nodes.len(), 1);
+    assert_eq!(
+        after.systems[1].composed_node.as_deref(),
+        Some("/redfish/v1/Nodes/7")
+    );
+
+    // A node on a system the inventory does not know: the inventory is read again.
+    let stray = ComposedNodeSummary {
+        system_uri: Some("/redfish/v1/Systems/99".into()),
+        ..node
+    };
+    agg.record_composed("p", &stray).await;
+    agg.inventories(&targets, false).await;
+    assert_eq!(podm.list_calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn concurrent_cache_misses_share_one_read() {
     let agg = Arc::new(aggregator());
     let (t, podm) = target(

@@ -1,6 +1,6 @@
 //! `/v1/pod_managers` (alias `/v1/podmanagers`): register, list with usage, show, update, safe delete.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -61,8 +61,17 @@ pub struct DeleteQuery {
         (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     ValidQuery(q): ValidQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
+    // Usage from the cache (not `refresh`) is the same for every caller: render it once.
+    let key = raw.unwrap_or_default();
+    if !q.refresh
+        && let Some(body) = state.rendered.get(&key)
+    {
+        return Ok(json_body(body));
+    }
+    let generation = state.rendered.generation();
     let state_filter = q
         .state
         .as_deref()
@@ -99,7 +108,26 @@ pub async fn list(
     }
     bodies.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     let bodies = page_by_id(bodies, q.limit, q.marker.as_deref(), |b| &b.uuid)?;
-    Ok((failed_podms_header(&failed), axum::Json(bodies)).into_response())
+    if q.refresh {
+        return Ok((failed_podms_header(&failed), axum::Json(bodies)).into_response());
+    }
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&bodies)
+            .map_err(|e| ApiError::internal(format!("cannot render the PODM list: {e}")))?,
+    );
+    state.rendered.put(&key, generation, body.clone());
+    Ok(json_body(body))
+}
+
+fn json_body(body: axum::body::Bytes) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[utoipa::path(post, path = "/v1/pod_managers", operation_id = "create_pod_manager", tag = "pod_managers", params(CreateQuery), request_body = PodManagerCreate,

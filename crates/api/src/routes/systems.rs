@@ -9,7 +9,6 @@ use valence_client::types::System;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ValidQuery;
-use crate::paging::page_by_id;
 use crate::routes::failed_podms_header;
 use crate::service::systems::{self, SystemFilter};
 
@@ -56,8 +55,8 @@ pub async fn list(
         min_memory_mib: q.min_memory_mib,
         free_only: q.free,
     };
-    let (systems, failed) = systems::list(&state, &filter, q.refresh).await?;
-    let systems = page_by_id(systems, q.limit, q.marker.as_deref(), |s| &s.id)?;
+    let (systems, failed) =
+        systems::list(&state, &filter, q.refresh, q.limit, q.marker.as_deref()).await?;
     Ok((failed_podms_header(&failed), axum::Json(systems)).into_response())
 }
 

@@ -175,7 +175,7 @@ pub async fn place(
 /// Inventories with the systems that composes still waiting for their PODM's answer will take
 /// marked as used. Those composes are rows in the database (any instance's), so racing requests
 /// are spread over the free systems before any PODM is called; a PODM's own 409 stays the last
-/// word. A compose the PODM has accepted invalidates the inventory instead (see `StepRecorder`).
+/// word. A compose the PODM has accepted is marked in the cached inventory (see `StepRecorder`).
 async fn reserve_pending(
     state: &AppState,
     inventories: &std::collections::HashMap<String, std::sync::Arc<valence_redfish::Inventory>>,
@@ -344,11 +344,14 @@ struct StepRecorder<'a> {
 #[async_trait]
 impl ComposeObserver for StepRecorder<'_> {
     async fn allocated(&self, node: &ComposedNodeSummary) -> Result<(), PodmError> {
-        // The PODM holds the system from now on: the next placement must see it used.
-        self.state
-            .aggregator
-            .invalidate(&self.podm.to_string())
-            .await;
+        // The PODM holds the system from now on: the next placement must see it used (marked in
+        // the cached inventory when the node names its system, else the PODM is read again).
+        let podm = self.podm.to_string();
+        if node.system_uri.is_some() {
+            self.state.aggregator.record_composed(&podm, node).await;
+        } else {
+            self.state.aggregator.invalidate(&podm).await;
+        }
         let changes = valence_db::NodeUpdate {
             resource_uri: Some(Some(node.resource_uri.clone())),
             node_index: Some(Some(node.index.clone())),
@@ -430,7 +433,17 @@ async fn run_compose(state: &AppState, node: Uuid, candidates: Vec<Uuid>, reques
         };
         let recorder = StepRecorder { state, node, podm };
         let outcome = conn.compose(&request, &recorder).await;
-        state.aggregator.invalidate(&podm.to_string()).await;
+        match &outcome {
+            // The cached inventory is brought up to date rather than read again by the next
+            // placement.
+            Ok(composed) => {
+                state
+                    .aggregator
+                    .record_composed(&podm.to_string(), composed)
+                    .await;
+            }
+            Err(_) => state.aggregator.invalidate(&podm.to_string()).await,
+        }
         match outcome {
             Ok(composed) => {
                 update_node(

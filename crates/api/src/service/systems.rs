@@ -68,27 +68,55 @@ impl SystemFilter {
     }
 }
 
-/// Systems of all PODMs (or one), sorted by id, and the PODMs that did not answer.
+/// Whether `id` is the Valence id of system `system_id` of PODM `podm_uuid`, without building it.
+fn is_system_id(id: &str, podm_uuid: &str, system_id: &str) -> bool {
+    id.len() == podm_uuid.len() + 1 + system_id.len()
+        && id.starts_with(podm_uuid)
+        && id[podm_uuid.len()..].starts_with(':')
+        && id.ends_with(system_id)
+}
+
+/// One page of the systems of all PODMs (or one), sorted by id: those after `marker` (the id of
+/// the last system of the previous page), at most `limit`; and the PODMs that did not answer.
+///
+/// Only the page is built: the PODMs are taken in uuid order (uuids have one length, so that is
+/// the order of the ids) and each inventory keeps its systems sorted by system id.
 pub async fn list(
     state: &AppState,
     filter: &SystemFilter,
     refresh: bool,
+    limit: Option<u32>,
+    marker: Option<&str>,
 ) -> Result<(Vec<types::System>, Vec<PodmFailure>), ApiError> {
+    let limit = crate::paging::checked_limit(limit)?;
     let rows = match filter.podm {
         Some(uuid) => vec![podms::get_row(state, uuid).await?],
         None => podms::all_rows(state).await?,
     };
     let (inventories, failed) = podms::inventories(state, &rows, refresh).await;
-    let mut systems: Vec<types::System> = inventories
-        .iter()
-        .flat_map(|(uuid, inv)| {
-            inv.systems
-                .iter()
-                .filter(|s| filter.keeps(s))
-                .map(move |s| system_body(uuid, s.clone()))
-        })
+    let mut ordered: Vec<(&String, &Arc<valence_redfish::Inventory>)> =
+        inventories.iter().collect();
+    ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut kept = ordered.iter().flat_map(|(uuid, inv)| {
+        inv.systems
+            .iter()
+            .filter(|s| filter.keeps(s))
+            .map(move |s| (uuid.as_str(), s))
+    });
+    if let Some(marker) = marker
+        && !kept
+            .by_ref()
+            .any(|(uuid, s)| is_system_id(marker, uuid, &s.system_id))
+    {
+        return Err(ApiError::new(
+            crate::ErrorCode::InvalidQuery,
+            format!("query parameter marker: {marker:?} is not an id of this list"),
+        ));
+    }
+    let systems = kept
+        .take(limit.map_or(usize::MAX, |n| n as usize))
+        .map(|(uuid, s)| system_body(uuid, s.clone()))
         .collect();
-    systems.sort_by(|a, b| a.id.cmp(&b.id));
     Ok((systems, failed))
 }
 
@@ -140,5 +168,20 @@ pub async fn show(state: &AppState, id: &str) -> Result<types::System, ApiError>
             ))
             .with("candidates", ids.into()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_ids_are_matched_without_being_built() {
+        let podm = "4a7e0d0c-0000-4000-8000-000000000001";
+        assert!(is_system_id(&system_id(podm, "12"), podm, "12"));
+        assert!(!is_system_id(&system_id(podm, "12"), podm, "2"));
+        assert!(!is_system_id(&system_id(podm, "2"), podm, "12"));
+        assert!(!is_system_id(&format!("{podm}-12"), podm, "12"));
+        assert!(!is_system_id("12", podm, "12"));
     }
 }

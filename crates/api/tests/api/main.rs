@@ -6,3 +6,4 @@ mod compose;
 mod harness;
 mod metrics;
 mod podms;
+mod systems;

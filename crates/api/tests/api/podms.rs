@@ -258,3 +258,27 @@ async fn with_a_key_passwords_are_sealed_at_rest_and_still_work() {
         .await;
     assert_eq!(listed.body.as_array().unwrap().len(), 2, "{}", listed.text);
 }
+
+#[tokio::test]
+async fn a_change_shows_in_the_very_next_list() {
+    let app = TestApp::new();
+    let pod = sim("pod", 2, 1).await;
+    let uuid = app.register("pod", &pod).await;
+    let first = app.call(Method::GET, "/v1/pod_managers", None).await;
+    assert_eq!(first.body[0]["description"], serde_json::Value::Null);
+    let again = app.call(Method::GET, "/v1/pod_managers", None).await;
+    assert_eq!(
+        again.text, first.text,
+        "identical requests, identical answers"
+    );
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/pod_managers/{uuid}"),
+            Some(serde_json::json!({"description": "rack 7"})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    let after = app.call(Method::GET, "/v1/pod_managers", None).await;
+    assert_eq!(after.body[0]["description"], "rack 7", "{}", after.text);
+}

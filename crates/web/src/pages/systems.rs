@@ -103,17 +103,19 @@ pub async fn list(
         min_memory_mib,
         free_only: form::checked(&q.free),
     };
-    let (all, failed) = systems::list(&state, &filter, false).await?;
     let marker = form::text(&q.marker);
     // One more row than shown tells whether a next page exists.
-    let mut page = match valence_api::paging::page_by_id(
-        all,
+    let listed = systems::list(
+        &state,
+        &filter,
+        false,
         Some(limit.saturating_add(1)),
         marker.as_deref(),
-        |s| &s.id,
-    ) {
-        Ok(page) => page,
-        Err(err) => {
+    )
+    .await;
+    let (mut page, failed) = match listed {
+        Ok(found) => found,
+        Err(err) if err.code == valence_api::ErrorCode::InvalidQuery => {
             let errors = FormErrors {
                 summary: Some(format!(
                     "{} (the list changed since the previous page; start again from the first page)",
@@ -127,6 +129,7 @@ pub async fn list(
                 Page::new("Systems", Section::Systems, body).render(),
             ));
         }
+        Err(err) => return Err(err.into()),
     };
     let next = if page.len() > limit as usize {
         page.truncate(limit as usize);
