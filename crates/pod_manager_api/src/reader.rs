@@ -324,12 +324,20 @@ impl Reader {
     }
 }
 
-/// A sub-collection a system links but the service does not have is read as empty: some
-/// services link collections they never implemented.
+/// A sub-collection a system links but the service cannot serve is read as empty: services
+/// link collections they never implemented (404, 501) or that fail for some systems (500), and
+/// one such part must not hide the system. The loss is logged; a PODM that cannot be reached,
+/// or that refuses the credentials, still fails the read.
 fn optional<T: Default>(path: &str, result: Result<T, PodmError>) -> Result<T, PodmError> {
     match result {
         Err(PodmError::NotFound { .. }) => {
             tracing::debug!(path, "linked collection not found; read as empty");
+            Ok(T::default())
+        }
+        Err(err @ (PodmError::Rejected { .. } | PodmError::BadResponse { .. }))
+            if !err.is_auth_failure() =>
+        {
+            tracing::warn!(path, error = %err, "linked collection unreadable; read as empty");
             Ok(T::default())
         }
         other => other,
@@ -357,6 +365,40 @@ fn expanded_members(page: &Value) -> Option<Vec<(String, Value)>> {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn unreadable_parts_of_a_system_read_as_empty_but_outages_and_refused_credentials_do_not() {
+        let rejected = |status| PodmError::Rejected {
+            url: "/x".into(),
+            status,
+            message_id: None,
+            messages: vec![],
+        };
+        for err in [
+            PodmError::NotFound { uri: "/x".into() },
+            rejected(500),
+            rejected(501),
+            PodmError::BadResponse {
+                url: "/x".into(),
+                detail: "Members: expected array".into(),
+            },
+        ] {
+            assert_eq!(
+                optional::<Vec<u8>>("/x", Err(err)).unwrap(),
+                Vec::<u8>::new()
+            );
+        }
+        assert!(
+            optional::<Vec<u8>>(
+                "/x",
+                Err(PodmError::Unreachable {
+                    detail: "refused".into()
+                })
+            )
+            .is_err()
+        );
+        assert!(optional::<Vec<u8>>("/x", Err(rejected(401))).is_err());
+    }
 
     use super::*;
 
