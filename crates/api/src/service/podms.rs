@@ -783,15 +783,21 @@ pub async fn delete(state: &AppState, uuid: Uuid, release: bool) -> Result<(), A
             .await?;
         tracing::info!(podm = %uuid, nodes = nodes.len(), "releasing the nodes of a pod manager being deleted");
         for node in nodes {
-            if let Err(err) = crate::service::nodes::decompose(state, node).await {
-                if let Err(db) = state
-                    .db
-                    .run(move |conn| valence_db::pod_managers::set_owner(conn, uuid, None))
-                    .await
-                {
-                    tracing::warn!(podm = %uuid, %db, "cannot hand the pod manager deletion over");
+            match crate::service::nodes::decompose(state, node).await {
+                Ok(()) => {}
+                // Released meanwhile by the recovery round, which takes over a deletion left
+                // midway, or by another request: gone is what this loop wants.
+                Err(err) if err.code == ErrorCode::NotFound => {}
+                Err(err) => {
+                    if let Err(db) = state
+                        .db
+                        .run(move |conn| valence_db::pod_managers::set_owner(conn, uuid, None))
+                        .await
+                    {
+                        tracing::warn!(podm = %uuid, %db, "cannot hand the pod manager deletion over");
+                    }
+                    return Err(err);
                 }
-                return Err(err);
             }
         }
     }
