@@ -100,9 +100,9 @@ impl r2d2::HandleEvent for ObserverEvents {
 pub struct Db {
     pool: r2d2::Pool<DbConnectionManager>,
     backend: Backend,
-    /// SQLite has one writer at a time, and a transaction that has read cannot wait for the
-    /// write lock (it fails with "database is locked" at once): this process's transactions
-    /// take turns instead. Unused on PostgreSQL.
+    /// SQLite has one writer at a time: this process's transactions take turns here rather
+    /// than in SQLite's busy handler, which polls with sleeps. Transactions also begin
+    /// IMMEDIATE (see `in_transaction`) for the writes made outside them. Unused on PostgreSQL.
     sqlite_writer: Arc<std::sync::Mutex<()>>,
 }
 
@@ -213,7 +213,7 @@ impl Db {
             let _turn = writer
                 .as_ref()
                 .map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-            connection.transaction(work)
+            in_transaction(connection, work)
         })
         .await
     }
@@ -226,5 +226,36 @@ impl Db {
                 .map_err(|source| DbError::from_query("connection check", source))
         })
         .await
+    }
+}
+
+/// Runs `work` in a transaction of `connection`. On SQLite it begins `IMMEDIATE`, taking the
+/// write lock first: a deferred transaction that has read fails at once with "database is
+/// locked" when another connection wrote meanwhile (the busy timeout does not apply to it),
+/// which the writer mutex cannot prevent for writes made outside transactions.
+fn in_transaction<T, F>(connection: &mut DbConnection, work: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+
+    let DbConnection::Sqlite(sqlite) = connection else {
+        return connection.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let outcome = work(connection);
+    // `work` may only have used the connection; it is still the SQLite one.
+    let DbConnection::Sqlite(sqlite) = connection else {
+        return outcome;
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(err) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(err)
+        }
     }
 }

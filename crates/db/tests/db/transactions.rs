@@ -17,6 +17,7 @@ backend_tests!(
     repository_calls_join_the_callers_transaction,
     run_and_transaction_commit,
     concurrent_writers_lose_nothing,
+    a_transaction_that_read_still_writes_after_another_write,
 );
 
 fn flavor(name: &str) -> NewFlavor {
@@ -202,4 +203,49 @@ fn concurrent_writers_lose_nothing(t: &TestDb) {
     );
     let names: std::collections::HashSet<&str> = all.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names.len(), THREADS * PER_THREAD);
+}
+
+/// A transaction reads, another connection writes outside any transaction, then the
+/// transaction writes. On SQLite a deferred transaction fails there at once ("database is
+/// locked", the busy timeout does not apply); transactions begin IMMEDIATE so the other write
+/// waits for the commit instead. Both writes must land on both backends.
+fn a_transaction_that_read_still_writes_after_another_write(t: &TestDb) {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let rt = runtime();
+    let podm = rt
+        .block_on(t.db.run(|conn| pod_managers::create(conn, &new_podm("p"))))
+        .unwrap();
+    let (read_done, start_write) = mpsc::channel::<()>();
+    let (write_done, other_wrote) = mpsc::channel::<()>();
+    let db = t.db.clone();
+    let other = std::thread::spawn(move || {
+        start_write.recv().unwrap();
+        let conn = &mut db.get().unwrap();
+        let outcome = flavors::create(conn, &flavor("other"));
+        let _ = write_done.send(());
+        outcome
+    });
+    let outcome = rt.block_on(t.db.transaction(move |conn| {
+        pod_managers::get(conn, podm.uuid)?;
+        read_done.send(()).unwrap();
+        // With the write lock held the other write waits for this commit; without it, it
+        // lands now. Either way go on after at most a short deadline.
+        let _ = other_wrote.recv_timeout(Duration::from_millis(300));
+        nodes::create(conn, &new_node(podm.uuid, "n"))
+    }));
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let other = other.join().unwrap();
+    assert!(other.is_ok(), "{other:?}");
+    let conn = &mut t.conn();
+    assert_eq!(
+        nodes::list(conn, &NodeFilter::default(), Page::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    let flavors = flavors::list(conn, &Default::default(), Page::default()).unwrap();
+    assert_eq!(flavors.len(), 1);
+    assert_eq!(flavors[0].name, "other");
 }
