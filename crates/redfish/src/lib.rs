@@ -298,6 +298,24 @@ impl Aggregator {
     /// cached inventory nothing is done; when the node names no system of it, the inventory is
     /// dropped instead. Concurrent updates of one PODM are applied one after the other.
     pub async fn record_composed(&self, uuid: &str, node: &ComposedNodeSummary) {
+        self.update_cached(uuid, |inventory| with_composed(inventory, node))
+            .await;
+    }
+
+    /// A node was released: its system is free again and it is no longer listed, in the
+    /// cached inventory of the PODM, without reading the PODM again.
+    pub async fn record_released(&self, uuid: &str, node_uri: &str) {
+        self.update_cached(uuid, |inventory| Some(without_node(inventory, node_uri)))
+            .await;
+    }
+
+    /// Applies a change Valence made on a PODM to its cached inventory; `change` answers
+    /// `None` when it cannot tell the result, and the inventory is dropped instead.
+    async fn update_cached(
+        &self,
+        uuid: &str,
+        change: impl FnOnce(&Inventory) -> Option<Inventory>,
+    ) {
         use moka::ops::compute::Op;
         // A read under way began before this change: its result must not replace this one.
         self.bump_generation(uuid);
@@ -307,7 +325,7 @@ impl Aggregator {
             .and_compute_with(|cached| {
                 let op = match cached {
                     None => Op::Nop,
-                    Some(entry) => match with_composed(entry.value(), node) {
+                    Some(entry) => match change(entry.value()) {
                         Some(mut updated) => {
                             updated.generation = generation;
                             Op::Put(Arc::new(updated))
@@ -501,6 +519,24 @@ fn with_composed(inventory: &Inventory, node: &ComposedNodeSummary) -> Option<In
         .collect();
     nodes.push(node.clone());
     Some(Inventory::new(systems, nodes, inventory.fetched_at))
+}
+
+/// `inventory` without the composed node at `node_uri`: the system it used is free.
+fn without_node(inventory: &Inventory, node_uri: &str) -> Inventory {
+    let mut systems = inventory.systems.clone();
+    for system in systems
+        .iter_mut()
+        .filter(|s| s.composed_node.as_deref() == Some(node_uri))
+    {
+        system.composed_node = None;
+    }
+    let nodes = inventory
+        .nodes
+        .iter()
+        .filter(|n| n.resource_uri != node_uri)
+        .cloned()
+        .collect();
+    Inventory::new(systems, nodes, inventory.fetched_at)
 }
 
 fn classify(target: &Target, err: &PodmError) -> PodmFailure {

@@ -278,6 +278,14 @@ async fn a_composed_node_updates_the_cached_inventory_without_a_read() {
         Some("/redfish/v1/Nodes/7")
     );
 
+    // Released, its system is free again, still without a read.
+    agg.record_released("p", "/redfish/v1/Nodes/7").await;
+    let released = agg.inventories(&targets, false).await.ok[0].1.clone();
+    assert_eq!(podm.list_calls.load(Ordering::SeqCst), 1, "no new read");
+    assert_eq!(released.usage.systems_free, 2);
+    assert!(released.nodes.is_empty());
+    assert_eq!(released.systems[1].composed_node, None);
+
     // A node on a system the inventory does not know: the inventory is read again.
     let stray = ComposedNodeSummary {
         system_uri: Some("/redfish/v1/Systems/99".into()),

@@ -215,6 +215,8 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         ]);
         for p in podms {
             let u = &p.usage;
+            // Without a readable inventory the figures are zeros, not facts: show them as unknown.
+            let known = |figure: String| if u.available { figure } else { "-".to_owned() };
             t.add_row([
                 p.name.clone(),
                 p.uuid.clone(),
@@ -222,11 +224,15 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
                 p.driver.clone(),
                 p.status.clone(),
                 p.state.clone(),
-                format!("{}/{}", u.systems_free, u.systems_total),
-                format!("{} ({} by Valence)", u.nodes_total, u.nodes_valence),
-                u.cores_free.to_string(),
-                gib(u.memory_free_mib),
-                format!("{:.0}%", u.ratio * 100.0),
+                known(format!("{}/{}", u.systems_free, u.systems_total)),
+                format!(
+                    "{} ({} by Valence)",
+                    known(u.nodes_total.to_string()),
+                    u.nodes_valence
+                ),
+                known(u.cores_free.to_string()),
+                known(gib(u.memory_free_mib)),
+                known(format!("{:.0}%", u.ratio * 100.0)),
             ]);
         }
         t.to_string()
@@ -256,6 +262,13 @@ fn detail(p: &PodManager) -> comfy_table::Table {
         (true, true) => "verified (pinned CA)",
         (true, false) => "verified (system roots)",
     };
+    let known = |figure: String| {
+        if u.available {
+            figure
+        } else {
+            "unknown".to_owned()
+        }
+    };
     fields(vec![
         ("uuid", p.uuid.clone()),
         ("name", p.name.clone()),
@@ -274,23 +287,27 @@ fn detail(p: &PodManager) -> comfy_table::Table {
         ("last error", or_dash(p.last_error.as_deref())),
         (
             "systems",
-            format!("{} free of {}", u.systems_free, u.systems_total),
+            known(format!("{} free of {}", u.systems_free, u.systems_total)),
         ),
         (
             "nodes",
-            format!("{} ({} made by Valence)", u.nodes_total, u.nodes_valence),
+            format!(
+                "{} ({} made by Valence)",
+                known(u.nodes_total.to_string()),
+                u.nodes_valence
+            ),
         ),
         (
             "cores",
-            format!("{} free of {}", u.cores_free, u.cores_total),
+            known(format!("{} free of {}", u.cores_free, u.cores_total)),
         ),
         (
             "memory GiB",
-            format!(
+            known(format!(
                 "{} free of {}",
                 gib(u.memory_free_mib),
                 gib(u.memory_total_mib)
-            ),
+            )),
         ),
         (
             "usage",
@@ -460,5 +477,41 @@ mod tests {
             serde_json::json!({"compose": true, "expand": false, "rsd_api_version": "2.3.0"});
         assert_eq!(capabilities(&caps), "compose, rsd_api_version 2.3.0");
         assert_eq!(capabilities(&serde_json::json!({})), "-");
+    }
+
+    #[test]
+    fn usage_that_could_not_be_read_is_shown_unknown_not_zero() {
+        let mut podm = PodManager {
+            uuid: "u".into(),
+            name: "rack0".into(),
+            url: "http://podm".into(),
+            driver: "rsd".into(),
+            status: "Online".into(),
+            state: "active".into(),
+            description: None,
+            location: None,
+            authentication: vec![],
+            tls_verify: true,
+            ca_cert_pinned: false,
+            last_seen_at: None,
+            last_error: None,
+            capabilities: serde_json::json!({}),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            usage: valence_client::types::PodManagerUsage {
+                nodes_valence: 2,
+                available: false,
+                ..Default::default()
+            },
+        };
+        let shown = detail(&podm).to_string();
+        assert!(shown.contains("unknown (2 made by Valence)"), "{shown}");
+        assert!(!shown.contains("0 free of 0"), "{shown}");
+
+        podm.usage.available = true;
+        podm.usage.systems_total = 16;
+        podm.usage.systems_free = 15;
+        let shown = detail(&podm).to_string();
+        assert!(shown.contains("15 free of 16"), "{shown}");
     }
 }

@@ -556,7 +556,7 @@ pub async fn decompose(state: &AppState, node: valence_db::Node) -> Result<(), A
         }
         state
             .aggregator
-            .invalidate(&node.podm_uuid.to_string())
+            .record_released(&node.podm_uuid.to_string(), &uri)
             .await;
     }
     state
