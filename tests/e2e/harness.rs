@@ -42,6 +42,21 @@ pub fn valence_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_valence"))
 }
 
+/// Adds a token to `dir/tokens.toml` with `valence token create`; returns the token.
+pub fn create_token(dir: &std::path::Path, name: &str, role: &str) -> String {
+    let out = Command::new(valence_bin())
+        .args(["token", "create", "--name", name, "--role", role, "--file"])
+        .arg(dir.join("tokens.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 impl Server {
     /// Starts `valence serve` on an ephemeral port with `args`, working directory a fresh
     /// temporary directory, and waits (with a deadline) until it says where it listens.

@@ -8,24 +8,10 @@ use base64::Engine;
 use serde_json::{Value, json};
 use valence_podm_sim::{Credentials, SimConfig, SimPodm};
 
-use crate::harness::{Server, agent, valence_bin, wait_for};
+use crate::harness::{Server, agent, create_token, valence_bin, wait_for};
 
 /// The PODM password; it must never reach a log line.
 const PASSWORD: &str = "pw-Logs-4vR9-never-logged";
-
-fn create_token(dir: &std::path::Path, name: &str, role: &str) -> String {
-    let out = Command::new(valence_bin())
-        .args(["token", "create", "--name", name, "--role", role, "--file"])
-        .arg(dir.join("tokens.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 fn generate_key() -> String {
     let out = Command::new(valence_bin())

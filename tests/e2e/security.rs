@@ -2,21 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Server, agent, valence_bin};
-
-fn create_token(dir: &std::path::Path, name: &str, role: &str) -> String {
-    let out = Command::new(valence_bin())
-        .args(["token", "create", "--name", name, "--role", role, "--file"])
-        .arg(dir.join("tokens.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use crate::harness::{Server, agent, create_token, valence_bin};
 
 #[test]
 fn without_tokens_the_server_refuses_to_listen_beyond_loopback() {

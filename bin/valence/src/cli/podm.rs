@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use valence_client::PodManagerFilters;
-use valence_client::types::{PodManager, PodManagerCreate, PodManagerDeletePlan, PodManagerUpdate};
+use valence_client::types::{
+    PodManager, PodManagerCreate, PodManagerDeletePlan, PodManagerUpdate, PodManagerUsage,
+};
 
 use super::output::{self, fields, gib, or_dash, table, time};
 use super::secret::CredentialArgs;
@@ -215,8 +217,7 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         ]);
         for p in podms {
             let u = &p.usage;
-            // Without a readable inventory the figures are zeros, not facts: show them as unknown.
-            let known = |figure: String| if u.available { figure } else { "-".to_owned() };
+            let known = |figure| usage_figure(u, figure, "-");
             t.add_row([
                 p.name.clone(),
                 p.uuid.clone(),
@@ -248,6 +249,16 @@ fn warn_failed(failed: &[String], podms: &[&PodManager]) {
     output::warn_failed_podms(failed, &names, "their usage could not be refreshed");
 }
 
+/// A usage figure, or `unknown` when the inventory could not be read: the API sends zeros
+/// then, which are not facts.
+fn usage_figure(usage: &PodManagerUsage, figure: String, unknown: &str) -> String {
+    if usage.available {
+        figure
+    } else {
+        unknown.to_owned()
+    }
+}
+
 /// One PODM as a two-column table. The password is never shown (the API masks it anyway).
 fn detail(p: &PodManager) -> comfy_table::Table {
     let u = &p.usage;
@@ -262,13 +273,7 @@ fn detail(p: &PodManager) -> comfy_table::Table {
         (true, true) => "verified (pinned CA)",
         (true, false) => "verified (system roots)",
     };
-    let known = |figure: String| {
-        if u.available {
-            figure
-        } else {
-            "unknown".to_owned()
-        }
-    };
+    let known = |figure| usage_figure(u, figure, "unknown");
     fields(vec![
         ("uuid", p.uuid.clone()),
         ("name", p.name.clone()),
